@@ -8,6 +8,7 @@ need_pkgs=()
 command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
+python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 if ((${#need_pkgs[@]})); then
   echo "hpclab: installing ${need_pkgs[*]}"
   apt-get update -qq

@@ -12,9 +12,7 @@ from collections import Counter
 from typing import Any
 
 # Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
-_SLURM_TIME = re.compile(
-    r"^(?:\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}(?::\d{1,2}){0,2})$"
-)
+_SLURM_TIME = re.compile(r"(?:\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}(?::\d{1,2}){0,2})")
 _UNLIMITED = {"UNLIMITED", "INFINITE"}
 _POSITIVE_INT_KEYS = ("CPUs", "RealMemory", "Boards", "Sockets", "CoresPerSocket", "ThreadsPerCore")
 
@@ -22,7 +20,7 @@ _POSITIVE_INT_KEYS = ("CPUs", "RealMemory", "Boards", "Sockets", "CoresPerSocket
 def is_slurm_time(value: object) -> bool:
     """True for a time limit slurm.conf accepts (UNLIMITED included)."""
     text = str(value)
-    return text.upper() in _UNLIMITED or bool(_SLURM_TIME.match(text))
+    return text.upper() in _UNLIMITED or bool(_SLURM_TIME.fullmatch(text))
 
 
 def _duplicates(names: list[str]) -> list[str]:
@@ -39,7 +37,9 @@ def _node_problems(nodes: list[dict[str, Any]]) -> list[str]:
             problems.append(f"slurm_nodes[{index}] has no NodeName")
         for key in _POSITIVE_INT_KEYS:
             if key in node and not (str(node[key]).isdigit() and int(node[key]) > 0):
-                problems.append(f"node {node.get('NodeName', index)}: {key} must be a positive integer, got {node[key]!r}")
+                problems.append(
+                    f"node {node.get('NodeName', index)}: {key} must be a positive integer, got {node[key]!r}"
+                )
     problems.extend(f"node {name} is declared more than once" for name in _duplicates(names))
     return problems
 

@@ -1,0 +1,49 @@
+# Entry points for ops and CI. Everything runs from the pinned venv in .venv.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+PYTHON ?= python3
+VENV := .venv
+DEMO_INVENTORY := inventories/demo
+DEMO_CLUSTER := hpclab-demo
+DEMO_HUB_PORT := 8443
+export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
+export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+
+.PHONY: help host venv demo demo-down lint unit molecule test
+
+help:
+	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
+	@echo "make demo-down  remove the demo's containers, network and volumes"
+	@echo "make test       lint, unit tests and the Molecule scenario (what CI runs)"
+
+host:
+	@scripts/ensure-host.sh
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: requirements-dev.txt | host
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --requirement requirements-dev.txt
+	touch $@
+
+demo: host venv
+	ansible-playbook -i $(DEMO_INVENTORY) playbooks/demo_cluster.yml
+	ansible-playbook -i $(DEMO_INVENTORY) playbooks/site.yml
+	@scripts/demo-info.sh $(DEMO_CLUSTER) $(DEMO_HUB_PORT)
+
+demo-down: host venv
+	ansible-playbook -i $(DEMO_INVENTORY) playbooks/demo_cluster_down.yml
+
+lint: venv
+	yamllint --strict .
+	ansible-lint
+	ruff check .
+	ruff format --check .
+
+unit: venv
+	pytest
+
+molecule: host venv
+	molecule test
+
+test: lint unit molecule
