@@ -1,0 +1,56 @@
+"""Running cluster commands from the hub: argv lists only, never a shell."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+
+class CommandError(RuntimeError):
+    """A command failed, timed out or could not be started; the message says which."""
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    returncode: int
+    stdout: str
+    stderr: str
+
+
+async def run_command(
+    argv: Sequence[str],
+    *,
+    input_text: str | None = None,
+    env: Mapping[str, str] | None = None,
+    timeout: float = 30.0,
+) -> CommandResult:
+    """Run argv and return its outcome; raise CommandError only when it cannot finish."""
+    try:
+        process = await asyncio.create_subprocess_exec(
+            *argv,
+            stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE,
+            env=dict(env) if env is not None else None,
+        )
+    except OSError as error:
+        raise CommandError(f"{argv[0]}: {error.strerror}") from error
+    try:
+        stdout, stderr = await asyncio.wait_for(
+            process.communicate(input_text.encode() if input_text is not None else None), timeout
+        )
+    except TimeoutError as error:
+        process.kill()
+        await process.wait()
+        raise CommandError(f"{argv[0]} did not answer within {timeout:g} s") from error
+    return CommandResult(process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+
+
+async def check_command(argv: Sequence[str], **kwargs: object) -> str:
+    """Run argv and return its standard output; raise CommandError when it fails."""
+    result = await run_command(argv, **kwargs)  # type: ignore[arg-type]
+    if result.returncode != 0:
+        detail = result.stderr.strip() or result.stdout.strip() or f"exit status {result.returncode}"
+        raise CommandError(f"{argv[0]}: {detail}")
+    return result.stdout

@@ -1,0 +1,143 @@
+"""hpclab-interactive: starts and stops a user's Interactive server, as root.
+
+The hub's service account may run this program, and no other, as root (sudoers). It
+refuses system accounts, users outside the allowed groups and odd names, and runs the
+server as the user in a transient systemd service whose memory is capped by the kernel.
+The server's environment (it holds the hub token) goes through a root-only file, never
+through a command line that other users could read in /proc.
+
+    hpclab-interactive start USER SERVER < environment.json
+    hpclab-interactive stop USER SERVER
+"""
+
+from __future__ import annotations
+
+import argparse
+import grp
+import json
+import os
+import pwd
+import re
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+from .interactive import unit_name
+
+CONFIG_PATH = Path("/etc/hpclab/interactive.json")
+_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f]")
+
+
+class HelperError(Exception):
+    pass
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    config = json.loads(path.read_text())
+    for key in ("command", "memory_max_bytes", "allowed_groups", "min_uid", "environment_dir"):
+        if key not in config:
+            raise HelperError(f"{path}: missing {key}")
+    return config
+
+
+def check_user(username: str, config: dict[str, Any]) -> pwd.struct_passwd:
+    try:
+        account = pwd.getpwnam(username)
+    except KeyError as error:
+        raise HelperError(f"no such user: {username}") from error
+    if account.pw_uid < config["min_uid"]:
+        raise HelperError(f"{username} is a system account")
+    allowed = set(config["allowed_groups"])
+    if allowed:
+        groups = {grp.getgrgid(gid).gr_name for gid in os.getgrouplist(username, account.pw_gid)}
+        if not groups & allowed:
+            raise HelperError(f"{username} is not in {', '.join(sorted(allowed))}")
+    return account
+
+
+def environment_file_text(environment: object) -> str:
+    """systemd EnvironmentFile lines, each value double-quoted and escaped."""
+    if not isinstance(environment, dict):
+        raise HelperError("environment must be a JSON object")
+    lines = []
+    for name, value in sorted(environment.items()):
+        if not _VARIABLE_NAME.fullmatch(str(name)) or not isinstance(value, str) or _UNSAFE_VALUE.search(value):
+            raise HelperError(f"refusing variable {name!r}")
+        escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+        lines.append(f'{name}="{escaped}"')
+    return "\n".join(lines) + "\n"
+
+
+def _systemctl(*args: str) -> None:
+    subprocess.run(["systemctl", *args], check=False, capture_output=True)
+
+
+def stop(unit: str, env_file: Path) -> None:
+    _systemctl("stop", unit)
+    _systemctl("reset-failed", unit)
+    env_file.unlink(missing_ok=True)
+
+
+def start(account: pwd.struct_passwd, unit: str, env_file: Path, environment: object, config: dict[str, Any]) -> None:
+    text = environment_file_text(environment)
+    stop(unit, env_file)
+    env_file.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(text)
+    memory = str(config["memory_max_bytes"])
+    # A login shell gives the server what users get at a terminal: $WORK, Lmod, ...
+    command = ["/bin/bash", "-l", "-c", 'exec "$@"', "hpclab-singleuser", *config["command"]]
+    subprocess.run(
+        [
+            "systemd-run",
+            "--quiet",
+            f"--unit={unit}",
+            f"--uid={account.pw_uid}",
+            f"--gid={account.pw_gid}",
+            "--property=Type=exec",
+            f"--property=MemoryMax={memory}",
+            "--property=MemorySwapMax=0",
+            # The kernel kills the process that exceeds the cap; the server stays up.
+            "--property=OOMPolicy=continue",
+            f"--property=EnvironmentFile={env_file}",
+            "--property=WorkingDirectory=~",
+            f"--description=JupyterLab (Interactive) of {account.pw_name}",
+            "--",
+            *command,
+        ],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="hpclab-interactive", description=__doc__.splitlines()[0])
+    parser.add_argument("action", choices=["start", "stop"])
+    parser.add_argument("user")
+    parser.add_argument("server", nargs="?", default="")
+    parser.add_argument("--config", type=Path, default=CONFIG_PATH)
+    args = parser.parse_args(argv)
+    try:
+        config = load_config(args.config)
+        account = check_user(args.user, config)
+        unit = unit_name(args.user, args.server)
+        env_file = Path(config["environment_dir"]) / f"{unit}.env"
+        if args.action == "stop":
+            stop(unit, env_file)
+        else:
+            start(account, unit, env_file, json.load(sys.stdin), config)
+    except (HelperError, ValueError, OSError) as error:
+        print(f"hpclab-interactive: {error}", file=sys.stderr)
+        return 2
+    except subprocess.CalledProcessError as error:
+        print(f"hpclab-interactive: systemd-run failed: {error.stderr.strip()}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

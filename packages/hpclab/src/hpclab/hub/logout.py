@@ -1,0 +1,51 @@
+"""Logging out stops every server of the user and cancels their Slurm jobs.
+
+JupyterHub's shutdown_on_logout skips servers still pending: a job waiting in the
+queue would start later for nobody. Here pending spawns are interrupted too, then a
+last sweep cancels any server job of the user that Slurm still knows.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from jupyterhub.auth import PAMAuthenticator
+from jupyterhub.handlers.login import LogoutHandler
+
+from .commands import CommandError
+
+
+class StopEverythingLogoutHandler(LogoutHandler):
+    async def handle_logout(self) -> None:
+        user = self.current_user
+        if user is None:
+            return
+        await asyncio.gather(*(self._stop(user, name, spawner) for name, spawner in list(user.spawners.items())))
+        cancel_user_jobs = getattr(user.spawner, "cancel_user_jobs", None)
+        if cancel_user_jobs is not None:
+            try:
+                cancelled = await cancel_user_jobs()
+            except CommandError as error:
+                self.log.error("Logout of %s: could not cancel their jobs: %s", user.name, error)
+            else:
+                if cancelled:
+                    self.log.info("Logout of %s cancelled Slurm jobs %s", user.name, ", ".join(cancelled))
+
+    async def _stop(self, user: Any, server_name: str, spawner: Any) -> None:
+        if spawner.pending == "spawn" and spawner._spawn_future is not None:
+            # As the REST API does for DELETE on a pending server; its job, if still
+            # queued after this, is cancelled by the sweep.
+            self.log.info("Logout of %s: interrupting the start of %s", user.name, spawner._log_name)
+            spawner._spawn_future.cancel()
+            await asyncio.sleep(1)
+        if spawner.active and not spawner.pending:
+            self.log.info("Logout of %s: stopping %s", user.name, spawner._log_name)
+            await self.stop_single_user(user, server_name)
+
+
+class HpclabPAMAuthenticator(PAMAuthenticator):
+    """PAM login, with the logout above (authenticator routes come before the hub's own)."""
+
+    def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        return [*super().get_handlers(app), ("/logout", StopEverythingLogoutHandler)]

@@ -1,0 +1,337 @@
+"""HpclabSpawner: the spawn form's two kinds of server, Interactive and SLURM.
+
+SLURM servers are batch jobs (batchspawner's job life cycle and its port reporting by
+batchspawner-singleuser), submitted as the user through sudo with a script built from
+validated options. Interactive servers run on the login node under a memory cap
+(interactive.py). Both start with hpclab-singleuser, which writes the server's log.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import pwd
+import socket
+import time
+from collections.abc import AsyncIterator
+from typing import Any, ClassVar
+
+from batchspawner import JobStatus, SlurmSpawner
+from jupyterhub.utils import random_port
+from tornado import web
+from traitlets import Float, Integer, List, Unicode, default
+
+from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
+
+from .batch_script import JOB_NAME_PREFIX, render_batch_script
+from .cluster import PartitionCache
+from .commands import CommandError, check_command, run_command
+from .form import render_options_form
+from .interactive import SERVER_NAME, InteractiveServers, unit_name
+from .options import OptionsError, SpawnOptions, flatten_form, validate_options
+from .slurm_jobs import SQUEUE_FORMAT, JobState, describe_finished_job, parse_scontrol_record, parse_squeue_line
+from .slurm_time import format_slurm_time
+
+
+class SpawnFailed(RuntimeError):
+    """Shown on the spawn page as it is."""
+
+
+class HpclabSpawner(SlurmSpawner):
+    jupyter_env_bin = Unicode(
+        "/opt/hpclab/jupyter/bin", help="bin directory of the users' Jupyter environment (on every node)"
+    ).tag(config=True)
+    slurm_bin = Unicode("/usr/bin", help="Directory of sbatch, squeue, scancel, sinfo, scontrol").tag(config=True)
+    sudo = List(["/usr/bin/sudo", "-n"], help="sudo, without password prompts").tag(config=True)
+    interactive_helper = List(
+        ["/usr/bin/sudo", "-n", "/opt/jupyterhub/venv/bin/hpclab-interactive"],
+        help="Command that starts and stops Interactive servers as root",
+    ).tag(config=True)
+    interactive_memory_bytes = Integer(5 * 1024**3, help="Memory cap of Interactive servers").tag(config=True)
+    work_root = Unicode("/cluster/work", help="Parent of the users' $WORK, where server logs go").tag(config=True)
+    partitions_ttl = Float(60, help="Seconds the partition list read from sinfo is reused").tag(config=True)
+    job_query_timeout = Float(20, help="Seconds to wait for squeue before the state counts as unknown").tag(config=True)
+
+    # One partition cache per hub process, shared by every spawner.
+    _partition_caches: ClassVar[dict[tuple[str, float], PartitionCache]] = {}
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.kind = ""
+        self.unit = ""
+        self.run_tag = ""
+        self.time_limit_seconds = 0
+        self.started_at = 0.0
+        self.job_state: JobState | None = None
+        self._user_environment: dict[str, str] = {}
+        self._interactive = InteractiveServers(self.interactive_helper)
+
+    # ----- the form ---------------------------------------------------------------------
+
+    @default("options_form")
+    def _default_options_form(self) -> Any:
+        return render_options_form
+
+    async def partitions(self) -> dict[str, Any]:
+        key = (self.slurm_bin, self.partitions_ttl)
+        cache = self._partition_caches.setdefault(key, PartitionCache([f"{self.slurm_bin}/sinfo"], self.partitions_ttl))
+        return await cache.get()
+
+    async def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
+        """Checked on submission, so that a bad value shows the form again with a 400."""
+        try:
+            raw = flatten_form(formdata)
+            validate_options(raw, await self.partitions())
+        except OptionsError as error:
+            raise web.HTTPError(400, str(error)) from error
+        except CommandError as error:
+            raise web.HTTPError(503, f"The cluster did not answer: {error}") from error
+        return raw
+
+    async def _checked_options(self) -> SpawnOptions:
+        """user_options come from the form or straight from the REST API: check them again."""
+        if not SERVER_NAME.fullmatch(self.name):
+            raise web.HTTPError(400, "Server names may use letters, digits, '.', '_' and '-' (64 at most)")
+        try:
+            return validate_options(self.user_options or {}, await self.partitions())
+        except OptionsError as error:
+            raise web.HTTPError(400, str(error)) from error
+
+    # ----- environment and state ------------------------------------------------------
+
+    def get_env(self) -> dict[str, str]:
+        env = super().get_env()
+        env.update(self._user_environment)
+        if self.kind == "interactive":
+            env["MEM_LIMIT"] = str(self.interactive_memory_bytes)
+            env["HPCLAB_RUN_TAG"] = self.run_tag
+        env["HPCLAB_SERVER_KIND"] = self.kind
+        return env
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.kind = state.get("kind", "")
+        self.unit = state.get("unit", "")
+        self.run_tag = state.get("run_tag", "")
+        self.time_limit_seconds = state.get("time_limit_seconds", 0)
+        self.started_at = state.get("started_at", 0.0)
+
+    def get_state(self) -> dict[str, Any]:
+        state = super().get_state()
+        state.update(
+            kind=self.kind,
+            unit=self.unit,
+            run_tag=self.run_tag,
+            time_limit_seconds=self.time_limit_seconds,
+            started_at=self.started_at,
+        )
+        return {key: value for key, value in state.items() if value}
+
+    def clear_state(self) -> None:
+        super().clear_state()
+        self.unit = ""
+        self.started_at = 0.0
+        self.job_state = None
+
+    # ----- life cycle -----------------------------------------------------------------
+
+    async def start(self) -> tuple[str, int]:
+        options = await self._checked_options()
+        self.kind = options.kind
+        self._user_environment = options.environment
+        if options.kind == "interactive":
+            return await self._start_interactive()
+        return await self._start_slurm(options)
+
+    async def poll(self) -> int | None:
+        if self.kind == "interactive":
+            if not self.unit:
+                return 0
+            try:
+                state = await self._interactive.state(self.unit)
+            except CommandError as error:
+                self.log.warning("Cannot read %s: %s", self.unit, error)
+                return None
+            if state.running:
+                return None
+            self.clear_state()
+            return state.exit_status or 1
+        return await super().poll()
+
+    async def stop(self, now: bool = False) -> None:
+        if self.kind == "interactive":
+            await self._interactive.stop(self.user.name, self.name)
+            return
+        if self.job_id:
+            await super().stop(now=now)
+
+    # ----- Interactive ----------------------------------------------------------------
+
+    def log_file(self, tag: str) -> str:
+        kind = self.kind or "slurm"
+        return f"{self.work_root}/{self.user.name}/{LOG_DIR_NAME}/{log_file_name(self.name, kind, tag)}"
+
+    async def _start_interactive(self) -> tuple[str, int]:
+        self.ip = "127.0.0.1"
+        self.port = random_port()
+        if self.server:
+            self.server.port = self.port
+        self.run_tag = time.strftime("%Y%m%d-%H%M%S")
+        self.unit = unit_name(self.user.name, self.name)
+        try:
+            await self._interactive.start(self.user.name, self.name, self.get_env())
+        except CommandError as error:
+            raise SpawnFailed(f"The Interactive server could not be started: {error}") from error
+        self.started_at = time.time()
+        log = self.log_file(self.run_tag)
+        while not await self._listening(self.ip, self.port):
+            state = await self._interactive.state(self.unit)
+            if not state.running:
+                raise SpawnFailed(f"JupyterLab exited (status {state.exit_status}) before it was ready. Log: {log}")
+            await asyncio.sleep(0.5)
+        return self.ip, self.port
+
+    @staticmethod
+    async def _listening(host: str, port: int) -> bool:
+        try:
+            _, writer = await asyncio.open_connection(host, port)
+        except OSError:
+            return False
+        writer.close()
+        return True
+
+    # ----- SLURM ----------------------------------------------------------------------
+
+    def _as_user(self, *argv: str) -> list[str]:
+        return [*self.sudo, "-u", self.user.name, *argv]
+
+    async def _start_slurm(self, options: SpawnOptions) -> tuple[str, int]:
+        self.ip = self.traits()["ip"].default_value
+        self.port = 0
+        if self.server:
+            self.server.port = 0
+        self.time_limit_seconds = options.time_seconds
+        env = self.get_env()
+        script = render_batch_script(
+            options,
+            server_name=self.name,
+            home=pwd.getpwnam(self.user.name).pw_dir,
+            exported_names=env,
+            command=[
+                f"{self.jupyter_env_bin}/hpclab-singleuser",
+                "--kind=slurm",
+                "--",
+                f"{self.jupyter_env_bin}/batchspawner-singleuser",
+                f"{self.jupyter_env_bin}/jupyterhub-singleuser",
+                *self.get_args(),
+            ],
+        )
+        self.log.debug("Batch script of %s:\n%s", self._log_name, script)
+        try:
+            output = await check_command(
+                [*self.sudo, "-E", "-u", self.user.name, f"{self.slurm_bin}/sbatch", "--parsable"],
+                input_text=script,
+                env=env,
+                timeout=60,
+            )
+        except CommandError as error:
+            raise SpawnFailed(f"Slurm refused the job: {error}") from error
+        self.job_id = output.strip().split(";")[0]
+        if not self.job_id.isdigit():
+            raise SpawnFailed(f"sbatch gave no job id: {output.strip()!r}")
+        self.log.info("%s submitted as Slurm job %s", self._log_name, self.job_id)
+
+        while (status := await self.query_job_status()) != JobStatus.RUNNING:
+            if status == JobStatus.NOTFOUND:
+                raise SpawnFailed(await self._why_job_ended())
+            await asyncio.sleep(self.startup_poll_interval)
+        self.started_at = time.time()
+        self.ip = self.state_gethost()
+        waited = 0.0
+        while self.port == 0:
+            await asyncio.sleep(self.startup_poll_interval)
+            waited += self.startup_poll_interval
+            if waited >= 2 and await self.query_job_status() == JobStatus.NOTFOUND:
+                raise SpawnFailed(await self._why_job_ended())
+            waited %= 2
+        return self.ip, self.port
+
+    async def _why_job_ended(self) -> str:
+        job_id = self.job_id
+        result = await run_command([f"{self.slurm_bin}/scontrol", "show", "job", "--oneliner", job_id], timeout=15)
+        record = parse_scontrol_record(result.stdout) if result.returncode == 0 else {}
+        self.clear_state()
+        return f"{describe_finished_job(job_id, record)}. Log: {self.log_file(job_id)}"
+
+    async def query_job_status(self) -> JobStatus:
+        """squeue as the hub's own user; an error or timeout is "unknown", never "gone"."""
+        if not self.job_id:
+            return JobStatus.NOTFOUND
+        try:
+            result = await run_command(
+                [f"{self.slurm_bin}/squeue", "--noheader", f"--jobs={self.job_id}", f"--format={SQUEUE_FORMAT}"],
+                timeout=self.job_query_timeout,
+            )
+        except CommandError as error:
+            self.log.warning("squeue for job %s: %s", self.job_id, error)
+            return JobStatus.UNKNOWN
+        if result.returncode != 0:
+            if "Invalid job id" in result.stderr:
+                return JobStatus.NOTFOUND
+            self.log.warning("squeue for job %s failed: %s", self.job_id, result.stderr.strip())
+            return JobStatus.UNKNOWN
+        self.job_status = result.stdout.strip()
+        self.job_state = parse_squeue_line(self.job_status)
+        if self.job_state is None:
+            return JobStatus.NOTFOUND
+        if self.job_state.running:
+            return JobStatus.RUNNING
+        return JobStatus.PENDING if self.job_state.pending else JobStatus.NOTFOUND
+
+    def state_gethost(self) -> str:
+        return self.job_state.node if self.job_state else ""
+
+    async def cancel_batch_job(self) -> None:
+        self.log.info("Cancelling Slurm job %s of %s", self.job_id, self._log_name)
+        await check_command(self._as_user(f"{self.slurm_bin}/scancel", self.job_id), timeout=30)
+
+    async def cancel_user_jobs(self) -> list[str]:
+        """Cancel every server job of this user, queued ones included (used at logout)."""
+        listing = await check_command(
+            [f"{self.slurm_bin}/squeue", "--noheader", f"--user={self.user.name}", "--format=%i|%j"], timeout=30
+        )
+        job_ids = [
+            job_id
+            for job_id, _, name in (line.partition("|") for line in listing.split())
+            if name.startswith(f"{JOB_NAME_PREFIX}-")
+        ]
+        if job_ids:
+            await check_command(self._as_user(f"{self.slurm_bin}/scancel", *job_ids), timeout=30)
+        return job_ids
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        if self.kind == "interactive" or (self.user_options or {}).get("kind") == "interactive":
+            yield {"message": "Starting JupyterLab on the login node"}
+            return
+        shown = ""
+        while True:
+            message = self.job_state.describe(self.job_id) if self.job_state and self.job_id else "Submitting to Slurm"
+            if message != shown:
+                yield {"message": message}
+                shown = message
+            if self.job_state and self.job_state.running:
+                return
+            await asyncio.sleep(1)
+
+    # ----- the home page --------------------------------------------------------------
+
+    def summary(self) -> dict[str, str]:
+        """Kind, job, node and time left, for the hub home page."""
+        if not self.kind:
+            return {}
+        if self.kind == "interactive":
+            return {"kind": "Interactive", "job": "", "node": socket.gethostname(), "time_left": ""}
+        left = ""
+        if self.started_at and self.time_limit_seconds:
+            left = format_slurm_time(int(self.started_at + self.time_limit_seconds - time.time()))
+        node = self.job_state.node if self.job_state else self.ip
+        return {"kind": "SLURM", "job": self.job_id, "node": node, "time_left": left}

@@ -1,0 +1,91 @@
+"""hpclab-singleuser: first process of every JupyterLab server, on the node, as the user.
+
+It sends the server's output to $WORK/jupyter_spawner_logs/ under a name that says
+which server and job it is, sets MEM_LIMIT and CPU_LIMIT from the job's allocation
+(the resource indicator shows them), then replaces itself with the server command.
+
+    hpclab-singleuser --kind slurm -- batchspawner-singleuser jupyterhub-singleuser
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import socket
+import sys
+import time
+from collections.abc import Mapping, MutableMapping, Sequence
+from pathlib import Path
+
+from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
+
+_MIB = 1024 * 1024
+
+
+def _positive_int(environment: Mapping[str, str], name: str) -> int:
+    value = environment.get(name, "").split("(")[0]
+    return int(value) if value.isdigit() and int(value) > 0 else 0
+
+
+def allocation_limits(environment: Mapping[str, str]) -> dict[str, str]:
+    """MEM_LIMIT (bytes) and CPU_LIMIT of a Slurm job, from the variables Slurm sets."""
+    limits = {}
+    cpus = _positive_int(environment, "SLURM_CPUS_PER_TASK") or _positive_int(environment, "SLURM_CPUS_ON_NODE")
+    if cpus:
+        limits["CPU_LIMIT"] = str(cpus)
+    memory_mb = _positive_int(environment, "SLURM_MEM_PER_NODE")
+    if not memory_mb and cpus:
+        memory_mb = _positive_int(environment, "SLURM_MEM_PER_CPU") * cpus
+    if memory_mb:
+        limits["MEM_LIMIT"] = str(memory_mb * _MIB)
+    return limits
+
+
+def log_path(environment: Mapping[str, str], kind: str, now: float) -> Path:
+    root = environment.get("WORK") or environment.get("HOME") or "/tmp"
+    # The hub names Interactive runs (HPCLAB_RUN_TAG) so that its error page can point here.
+    tag = (
+        environment.get("SLURM_JOB_ID")
+        or environment.get("HPCLAB_RUN_TAG")
+        or time.strftime("%Y%m%d-%H%M%S", time.localtime(now))
+    )
+    return Path(root) / LOG_DIR_NAME / log_file_name(environment.get("JUPYTERHUB_SERVER_NAME", ""), kind, tag)
+
+
+def prepare(environment: MutableMapping[str, str], kind: str, now: float) -> Path:
+    """Set the limits the job was given (when the hub did not) and return the log file."""
+    for name, value in allocation_limits(environment).items():
+        environment.setdefault(name, value)
+    return log_path(environment, kind, now)
+
+
+def redirect_output(path: Path) -> None:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    os.dup2(descriptor, sys.stdout.fileno())
+    os.dup2(descriptor, sys.stderr.fileno())
+    os.close(descriptor)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="hpclab-singleuser", description=__doc__.splitlines()[0])
+    parser.add_argument("--kind", choices=["slurm", "interactive"], required=True)
+    parser.add_argument("command", nargs=argparse.REMAINDER)
+    args = parser.parse_args(argv)
+    command = args.command[1:] if args.command[:1] == ["--"] else args.command
+    if not command:
+        parser.error("no server command given")
+    path = prepare(os.environ, args.kind, time.time())
+    redirect_output(path)
+    print(
+        f"[hpclab] {time.strftime('%Y-%m-%d %H:%M:%S')} {args.kind} server "
+        f"{os.environ.get('JUPYTERHUB_SERVER_NAME') or 'default'} on {socket.gethostname()}"
+        f" (job {os.environ.get('SLURM_JOB_ID', '-')}, MEM_LIMIT={os.environ.get('MEM_LIMIT', '-')},"
+        f" CPU_LIMIT={os.environ.get('CPU_LIMIT', '-')})",
+        flush=True,
+    )
+    os.execvp(command[0], command)
+
+
+if __name__ == "__main__":
+    main()

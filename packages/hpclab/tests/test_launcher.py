@@ -1,0 +1,60 @@
+"""hpclab-singleuser: limits from the job's allocation and the log file's name."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpclab.lab.launcher import allocation_limits, log_path, prepare
+
+NOON = 1_700_000_000.0
+
+
+@pytest.mark.parametrize(
+    ("environment", "expected"),
+    [
+        ({"SLURM_MEM_PER_NODE": "2048", "SLURM_CPUS_PER_TASK": "2"}, {"MEM_LIMIT": "2147483648", "CPU_LIMIT": "2"}),
+        ({"SLURM_MEM_PER_CPU": "512", "SLURM_CPUS_ON_NODE": "4"}, {"MEM_LIMIT": "2147483648", "CPU_LIMIT": "4"}),
+        ({"SLURM_CPUS_ON_NODE": "3"}, {"CPU_LIMIT": "3"}),
+        ({"SLURM_MEM_PER_NODE": "garbage"}, {}),
+        ({}, {}),
+    ],
+)
+def test_limits_come_from_the_allocation(environment, expected):
+    assert allocation_limits(environment) == expected
+
+
+def test_limits_the_hub_set_are_kept():
+    environment = {"MEM_LIMIT": "5368709120", "SLURM_MEM_PER_NODE": "1024", "WORK": "/w/alice"}
+    prepare(environment, "slurm", NOON)
+    assert environment["MEM_LIMIT"] == "5368709120"
+
+
+def test_log_names_say_which_server_and_job():
+    slurm = {"WORK": "/w/alice", "JUPYTERHUB_SERVER_NAME": "jupyterlab_nerf", "SLURM_JOB_ID": "42"}
+    assert log_path(slurm, "slurm", NOON) == Path("/w/alice/jupyter_spawner_logs/jupyterlab_nerf.slurm-42.log")
+    interactive = {"WORK": "/w/alice", "HPCLAB_RUN_TAG": "20261127-120000"}
+    assert log_path(interactive, "interactive", NOON).name == "default.interactive-20261127-120000.log"
+    assert log_path({"HOME": "/home/bob"}, "interactive", NOON).parent == Path("/home/bob/jupyter_spawner_logs")
+
+
+def test_launcher_writes_the_log_and_runs_the_command(tmp_path):
+    environment = {
+        **os.environ,
+        "WORK": str(tmp_path),
+        "SLURM_JOB_ID": "7",
+        "SLURM_MEM_PER_NODE": "100",
+        "PYTHONPATH": str(Path(__file__).parents[1] / "src"),
+    }
+    subprocess.run(
+        [sys.executable, "-m", "hpclab.lab.launcher", "--kind=slurm", "--", "sh", "-c", 'echo "limit=$MEM_LIMIT"'],
+        env=environment,
+        check=True,
+    )
+    log = (tmp_path / "jupyter_spawner_logs" / "default.slurm-7.log").read_text()
+    assert "slurm server default" in log
+    assert log.splitlines()[-1] == f"limit={100 * 1024 * 1024}"

@@ -1,0 +1,100 @@
+"""What users type in the spawn form or send to the REST API."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpclab.hub.cluster import Partition, parse_sinfo
+from hpclab.hub.options import OptionsError, flatten_form, parse_memory_mb, validate_options
+
+PARTITIONS = parse_sinfo(
+    "cpu|cpu*|1-00:00:00|8|16000|(null)\n"
+    "visu|visu|4:00:00|8|16000|(null)\n"
+    "gpu|gpu|infinite|32|250000|gpu:a100:4(S:0-1)\n"
+)
+
+
+def test_sinfo_lines_give_partitions_with_their_limits():
+    assert PARTITIONS["cpu"] == Partition("cpu", True, 86400, 8, 16000, 0)
+    assert PARTITIONS["visu"].max_time_seconds == 4 * 3600
+    assert PARTITIONS["gpu"].max_time_seconds is None
+    assert PARTITIONS["gpu"].max_gpus == 4
+
+
+def test_a_sound_slurm_request_is_normalised():
+    options = validate_options(
+        {"kind": "slurm", "partition": "visu", "time": "2:00:00", "cpus": "4", "memory": "4G", "environment": "A=1"},
+        PARTITIONS,
+    )
+    assert (options.partition, options.time_seconds, options.cpus, options.memory_mb) == ("visu", 7200, 4, 4096)
+    assert options.environment == {"A": "1"}
+    assert options.slurm_time == "02:00:00"
+
+
+def test_defaults_are_the_default_partition_and_one_hour():
+    options = validate_options({}, PARTITIONS)
+    assert (options.kind, options.partition, options.time_seconds, options.cpus) == ("slurm", "cpu", 3600, 1)
+
+
+def test_interactive_ignores_the_slurm_fields():
+    options = validate_options({"kind": "interactive", "partition": "nope", "cpus": "-3"}, PARTITIONS)
+    assert options.kind == "interactive"
+    assert options.partition == ""
+
+
+def test_api_environment_may_be_a_mapping():
+    options = validate_options({"kind": "interactive", "environment": {"MLRUNS_DIR": "/w/mlflow"}}, PARTITIONS)
+    assert options.environment == {"MLRUNS_DIR": "/w/mlflow"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"partition": "cpu\n#SBATCH --uid=0"}, "line breaks"),
+        ({"account": "acct\n#SBATCH --uid=0"}, "line breaks"),
+        ({"time": "01:00:00\n#SBATCH --uid=0"}, "line breaks"),
+        ({"account": "$(id)"}, "is not an account name"),
+        ({"account": "`id`"}, "is not an account name"),
+        ({"partition": "$(reboot)"}, "is not a partition"),
+        ({"partition": "debug"}, "is not a partition of this cluster"),
+        ({"partition": "visu", "time": "05:00:00"}, "exceeds the visu partition's limit of 04:00:00"),
+        ({"time": "2-00:00:00"}, "exceeds the cpu partition's limit"),
+        ({"time": "soon"}, "is not a Slurm time"),
+        ({"time": "0"}, "positive time limit"),
+        ({"cpus": "-1"}, "is not a whole number"),
+        ({"cpus": "0"}, "outside 1-8"),
+        ({"cpus": "100000"}, "outside 1-8"),
+        ({"cpus": "1e3"}, "is not a whole number"),
+        ({"memory": "-4G"}, "is not a size"),
+        ({"memory": "999999999G"}, "exceeds the 16000M"),
+        ({"memory": "4 gigs"}, "is not a size"),
+        ({"gpus": "1"}, "has no GPUs"),
+        ({"partition": "gpu", "gpus": "8"}, "at most 4 GPUs"),
+        ({"account": "a" * 300}, "at most 256 characters"),
+        ({"kind": "root"}, "is not one of"),
+        ({"kind": ["slurm"]}, "expected text"),
+        ({"environment": "JUPYTERHUB_API_TOKEN=stolen"}, "set by the service"),
+        ({"environment": "SLURM_JOB_ID=1"}, "set by the service"),
+        ({"environment": "MEM_LIMIT=1"}, "set by the service"),
+        ({"environment": "A B=1"}, "is not a variable name"),
+        ({"environment": "$(id)=1"}, "is not a variable name"),
+        ({"environment": "novalue"}, "expected NAME=value"),
+        ({"environment": {"A": "x\n#SBATCH --uid=0"}}, "line break"),
+        ({"environment": {"A": 3}}, "must be text"),
+        ({"environment": {"A": "x" * 5000}}, "longer than 4096"),
+        ({"environment": "\n".join(f"V{i}=1" for i in range(65))}, "at most 64 variables"),
+    ],
+)
+def test_bad_input_is_refused_with_a_clear_message(raw, message):
+    with pytest.raises(OptionsError, match=message.replace("(", r"\(").replace("$", r"\$")):
+        validate_options(raw, PARTITIONS)
+
+
+def test_memory_units():
+    assert [parse_memory_mb(text) for text in ("512M", "2G", "2048", "1T", "2gb")] == [512, 2048, 2048, 1048576, 2048]
+
+
+def test_repeated_form_fields_are_refused():
+    assert flatten_form({"kind": ["slurm"]}) == {"kind": "slurm"}
+    with pytest.raises(OptionsError, match="sent 2 times"):
+        flatten_form({"partition": ["cpu", "visu"]})

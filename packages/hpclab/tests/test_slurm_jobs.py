@@ -1,0 +1,50 @@
+"""Reading squeue and scontrol answers, and Slurm durations."""
+
+from __future__ import annotations
+
+import pytest
+
+from hpclab.hub.slurm_jobs import describe_finished_job, parse_scontrol_record, parse_squeue_line
+from hpclab.hub.slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
+
+
+def test_pending_job_says_why_it_waits():
+    state = parse_squeue_line("PENDING|Resources||1:00:00|jupyterhub-x")
+    assert state.pending
+    assert state.describe("12") == "Slurm job 12 is pending in the queue (Resources)"
+
+
+def test_running_job_names_its_node():
+    state = parse_squeue_line("RUNNING|None|cn2|59:58|jupyterhub-x")
+    assert state.running
+    assert state.node == "cn2"
+
+
+def test_empty_answer_is_no_job():
+    assert parse_squeue_line("") is None
+
+
+def test_finished_job_description():
+    record = parse_scontrol_record("JobId=12 JobName=jupyterhub-x JobState=FAILED Reason=NonZeroExitCode ExitCode=1:0")
+    assert describe_finished_job("12", record) == "Slurm job 12 ended: FAILED (reason: NonZeroExitCode, exit code 1:0)"
+    assert describe_finished_job("13", {}) == "Slurm job 13 has left the queue"
+
+
+@pytest.mark.parametrize(
+    ("text", "seconds"),
+    [("30", 1800), ("30:15", 1815), ("4:00:00", 14400), ("1-00", 86400), ("1-02:03", 93780), ("2-00:00:01", 172801)],
+)
+def test_slurm_times(text, seconds):
+    assert parse_slurm_time(text) == seconds
+
+
+def test_unlimited_and_bad_times():
+    assert parse_slurm_time("UNLIMITED") is None
+    with pytest.raises(SlurmTimeError):
+        parse_slurm_time("1h")
+
+
+def test_format():
+    assert format_slurm_time(3600) == "01:00:00"
+    assert format_slurm_time(90061) == "1-01:01:01"
+    assert format_slurm_time(-5) == "00:00:00"
