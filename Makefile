@@ -9,12 +9,13 @@ DEMO_HUB_PORT := 8443
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 
-.PHONY: help host venv demo demo-down lint unit molecule test
+.PHONY: help host venv demo demo-down lint unit molecule test bench
 
 help:
 	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
 	@echo "make demo-down  remove the demo's containers, network and volumes"
 	@echo "make test       lint, unit tests and the Molecule scenario (what CI runs)"
+	@echo "make bench      spawn latency and hub memory, measured on the running demo"
 
 host:
 	@scripts/ensure-host.sh
@@ -47,3 +48,6 @@ molecule: host venv
 	molecule test
 
 test: lint unit molecule
+
+bench: venv
+	python tests/bench/hub_bench.py --cluster $(DEMO_CLUSTER) --port $(DEMO_HUB_PORT)

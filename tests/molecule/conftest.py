@@ -8,11 +8,15 @@ from __future__ import annotations
 
 import os
 import shlex
+import subprocess
 from collections.abc import Callable
+from pathlib import Path
 
 import pytest
 import testinfra
 from testinfra.host import Host
+
+from hubclient import HubSession
 
 CLUSTER = os.environ.get("HPCLAB_CLUSTER_NAME", "hpclab-demo")
 HUB_PORT = os.environ.get("HPCLAB_HUB_PORT", "8443")
@@ -34,3 +38,38 @@ def node() -> Callable[[str], Host]:
 def as_user(user: str, script: str) -> str:
     """A command that runs script in user's login shell (so Lmod and $WORK are set)."""
     return f"su - {shlex.quote(user)} -c {shlex.quote(script)}"
+
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def password(user: str) -> str:
+    """Demo passwords are generated once on the control machine (see inventories/demo)."""
+    return (REPO / ".state" / CLUSTER / "credentials" / user).read_text().split()[0]
+
+
+@pytest.fixture(scope="session")
+def hub_ca(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """The hub's own certificate: the tests trust it and nothing else."""
+    path = tmp_path_factory.mktemp("tls") / "hub.crt"
+    path.write_bytes(
+        subprocess.run(
+            ["docker", "exec", container_name("hub"), "cat", "/etc/jupyterhub/tls/hub.crt"],
+            check=True,
+            capture_output=True,
+        ).stdout
+    )
+    return str(path)
+
+
+@pytest.fixture(scope="session")
+def login(hub_ca: str) -> Callable[[str], HubSession]:
+    """A logged-in hub session of a demo user, through the public HTTPS port."""
+
+    def logged_in(user: str) -> HubSession:
+        session = HubSession(f"https://127.0.0.1:{HUB_PORT}", user, hub_ca)
+        response = session.login(password(user))
+        assert response.status_code == 302, response.text[:500]
+        return session
+
+    return logged_in

@@ -3,11 +3,14 @@ and the spawn form with its session cookie, all through the public HTTPS port.""
 
 from __future__ import annotations
 
+import json
 import re
 import time
+import uuid
 from typing import Any
 
 import requests
+import websocket
 
 
 class HubSession:
@@ -46,9 +49,7 @@ class HubSession:
 
     def submit_form(self, server: str, fields: dict[str, str]) -> requests.Response:
         path = f"/hub/spawn/{self.user}/{server}" if server else f"/hub/spawn/{self.user}"
-        return self.http.post(
-            self.url(path), data={**fields, "_xsrf": self._xsrf()}, timeout=60, allow_redirects=False
-        )
+        return self.http.post(self.url(path), data={**fields, "_xsrf": self._xsrf()}, timeout=60, allow_redirects=False)
 
     def servers(self) -> dict[str, Any]:
         return self.api("GET", f"/users/{self.user}").json().get("servers", {})
@@ -69,3 +70,71 @@ class HubSession:
 
     def logout(self) -> requests.Response:
         return self.http.get(self.url("/hub/logout"), timeout=120)
+
+
+class LabKernel:
+    """A kernel of one of the user's servers, driven over its websocket as JupyterLab does."""
+
+    def __init__(self, hub: HubSession, server_path: str, kernel_name: str = "python3") -> None:
+        self.hub = hub
+        self.api = f"{server_path.rstrip('/')}/api"
+        xsrf = hub.http.cookies.get("_xsrf", path=server_path.rstrip("/") + "/") or hub._xsrf()
+        response = hub.http.post(
+            hub.url(f"{self.api}/kernels"), json={"name": kernel_name}, headers={"X-XSRFToken": xsrf}, timeout=60
+        )
+        response.raise_for_status()
+        self.kernel_id = response.json()["id"]
+        cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in hub.http.cookies)
+        self.socket = websocket.create_connection(
+            hub.url(f"{self.api}/kernels/{self.kernel_id}/channels").replace("https://", "wss://"),
+            header=[f"Cookie: {cookies}"],
+            sslopt={"ca_certs": hub.ca_file},
+            timeout=60,
+        )
+
+    def execute(self, code: str, timeout: float = 60) -> tuple[str, str]:
+        """Run code; return its stdout and its error text (traceback or kernel death)."""
+        msg_id = uuid.uuid4().hex
+        self.socket.send(
+            json.dumps(
+                {
+                    "header": {
+                        "msg_id": msg_id,
+                        "msg_type": "execute_request",
+                        "session": uuid.uuid4().hex,
+                        "username": self.hub.user,
+                        "version": "5.3",
+                    },
+                    "parent_header": {},
+                    "metadata": {},
+                    "content": {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
+                    "channel": "shell",
+                }
+            )
+        )
+        stdout, errors = [], []
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            message = json.loads(self.socket.recv())
+            if message.get("parent_header", {}).get("msg_id") != msg_id:
+                state = message["content"].get("execution_state") if message.get("msg_type") == "status" else None
+                if state in ("dead", "restarting"):
+                    errors.append("kernel died")
+                    break
+                continue
+            kind, content = message["msg_type"], message["content"]
+            if kind == "stream" and content.get("name") == "stdout":
+                stdout.append(content["text"])
+            elif kind == "error":
+                errors.append(f"{content['ename']}: {content['evalue']}")
+            elif kind == "status" and content.get("execution_state") == "idle":
+                break
+        return "".join(stdout), "\n".join(errors)
+
+    def close(self) -> None:
+        self.socket.close()
+        self.hub.http.delete(
+            self.hub.url(f"{self.api}/kernels/{self.kernel_id}"),
+            headers={"X-XSRFToken": self.hub._xsrf()},
+            timeout=30,
+        )

@@ -95,7 +95,7 @@ def start(account: pwd.struct_passwd, unit: str, env_file: Path, environment: ob
             "systemd-run",
             "--quiet",
             f"--unit={unit}",
-            f"--uid={account.pw_uid}",
+            f"--uid={account.pw_name}",
             f"--gid={account.pw_gid}",
             "--property=Type=exec",
             f"--property=MemoryMax={memory}",

@@ -62,6 +62,7 @@ class HpclabSpawner(SlurmSpawner):
         self.time_limit_seconds = 0
         self.started_at = 0.0
         self.job_state: JobState | None = None
+        self.spawn_options: SpawnOptions | None = None
         self._user_environment: dict[str, str] = {}
         self._interactive = InteractiveServers(self.interactive_helper)
 
@@ -87,14 +88,24 @@ class HpclabSpawner(SlurmSpawner):
             raise web.HTTPError(503, f"The cluster did not answer: {error}") from error
         return raw
 
-    async def _checked_options(self) -> SpawnOptions:
-        """user_options come from the form or straight from the REST API: check them again."""
+    @default("apply_user_options")
+    def _default_apply_user_options(self) -> Any:
+        return HpclabSpawner._apply_options
+
+    @staticmethod
+    async def _apply_options(spawner: HpclabSpawner, user_options: dict[str, Any]) -> None:
+        """JupyterHub's hook for every spawn request, form or REST API: errors become 400s."""
+        spawner.spawn_options = await spawner._checked_options(user_options)
+
+    async def _checked_options(self, user_options: dict[str, Any]) -> SpawnOptions:
         if not SERVER_NAME.fullmatch(self.name):
             raise web.HTTPError(400, "Server names may use letters, digits, '.', '_' and '-' (64 at most)")
         try:
-            return validate_options(self.user_options or {}, await self.partitions())
+            return validate_options(user_options or {}, await self.partitions())
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
+        except CommandError as error:
+            raise web.HTTPError(503, f"The cluster did not answer: {error}") from error
 
     # ----- environment and state ------------------------------------------------------
 
@@ -135,7 +146,7 @@ class HpclabSpawner(SlurmSpawner):
     # ----- life cycle -----------------------------------------------------------------
 
     async def start(self) -> tuple[str, int]:
-        options = await self._checked_options()
+        options = self.spawn_options or await self._checked_options(self.user_options)
         self.kind = options.kind
         self._user_environment = options.environment
         if options.kind == "interactive":
@@ -172,9 +183,9 @@ class HpclabSpawner(SlurmSpawner):
 
     async def _start_interactive(self) -> tuple[str, int]:
         self.ip = "127.0.0.1"
-        self.port = random_port()
-        if self.server:
-            self.server.port = self.port
+        # The port JupyterHub chose for this server: it is already in the hub's database and
+        # in JUPYTERHUB_SERVICE_URL, where jupyterhub-singleuser reads it.
+        self.port = self.server.port if self.server else random_port()
         self.run_tag = time.strftime("%Y%m%d-%H%M%S")
         self.unit = unit_name(self.user.name, self.name)
         try:
@@ -206,9 +217,8 @@ class HpclabSpawner(SlurmSpawner):
 
     async def _start_slurm(self, options: SpawnOptions) -> tuple[str, int]:
         self.ip = self.traits()["ip"].default_value
+        # batchspawner-singleuser reports the port the server picks on the node.
         self.port = 0
-        if self.server:
-            self.server.port = 0
         self.time_limit_seconds = options.time_seconds
         env = self.get_env()
         script = render_batch_script(

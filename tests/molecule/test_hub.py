@@ -1,0 +1,186 @@
+"""JupyterHub on the cluster, driven over HTTPS through its proxy as users would."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+from conftest import as_user
+from hubclient import LabKernel
+
+
+def alice_jobs(node):
+    listing = node("hub").check_output("squeue --noheader --user=alice --format='%i|%j|%T|%N|%u'")
+    return [line.split("|") for line in listing.splitlines() if line]
+
+
+def server_process_environment(node, host, server_name):
+    """Environment of alice's JupyterLab process for one server, read from /proc as root."""
+    pids = node(host).check_output("pgrep -u alice -f jupyterhub-singleuser || true").split()
+    for pid in pids:
+        environ = node(host).check_output(f"tr '\\0' '\\n' < /proc/{pid}/environ")
+        variables = dict(line.split("=", 1) for line in environ.splitlines() if "=" in line)
+        if variables.get("JUPYTERHUB_SERVER_NAME", "") == server_name:
+            return variables
+    raise AssertionError(f"no JupyterLab process of alice for server {server_name!r} on {host}")
+
+
+def last_job_id(node):
+    """Id of a probe job: consecutive ids before and after prove nothing was submitted between."""
+    return int(node("hub").check_output(as_user("alice", "sbatch --parsable --output=/dev/null --wrap=true")))
+
+
+@pytest.fixture(scope="module")
+def alice(login):
+    # Start from nothing: logging out stops whatever an earlier run left (once the hub
+    # has finished checking the servers it found at its own start).
+    session = login("alice")
+    deadline = time.monotonic() + 120
+    while any(server["pending"] for server in session.servers().values()) and time.monotonic() < deadline:
+        time.sleep(1)
+    session.logout()
+    return login("alice")
+
+
+def test_slurm_server_runs_as_alice_on_a_compute_node(alice, node):
+    response = alice.start("", {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "2", "memory": "1G"})
+    assert response.status_code in (201, 202), response.text
+    alice.wait_ready("")
+    [(job_id, name, state, host, user)] = alice_jobs(node)
+    assert (name, state, user) == ("jupyterhub-default", "RUNNING", "alice")
+    assert host in ("cn1", "cn2")
+    lab = alice.http.get(alice.url("/user/alice/lab"), timeout=60)
+    assert lab.status_code == 200
+    assert "JupyterLab" in lab.text
+    environment = server_process_environment(node, host, "")
+    # The job's own allocation, not the node's size.
+    assert environment["MEM_LIMIT"] == str(1024**3)
+    assert environment["CPU_LIMIT"] == "2"
+    log = node("hub").file(f"/cluster/work/alice/jupyter_spawner_logs/default.slurm-{job_id}.log")
+    assert log.user == "alice"
+    assert f"slurm server default on {host}" in log.content_string
+
+
+def test_interactive_named_server_is_memory_capped(alice, node):
+    response = alice.start("jupyterlab_nerf", {"kind": "interactive"})
+    assert response.status_code in (201, 202), response.text
+    alice.wait_ready("jupyterlab_nerf")
+    lab = alice.http.get(alice.url("/user/alice/jupyterlab_nerf/lab"), timeout=60)
+    assert lab.status_code == 200
+    unit = "hpclab-interactive-alice-jupyterlab_nerf.service"
+    cap = int(node("hub").check_output(f"systemctl show --property=MemoryMax --value {unit}"))
+    assert node("hub").check_output(f"systemctl show --property=User --value {unit}") == "alice"
+    assert server_process_environment(node, "hub", "jupyterlab_nerf")["MEM_LIMIT"] == str(cap)
+
+    kernel = LabKernel(alice, "/user/alice/jupyterlab_nerf")
+    output, error = kernel.execute("import os; print(os.environ['MEM_LIMIT'])")
+    assert (output.strip(), error) == (str(cap), "")
+    # Past the cap the kernel enforces it: the allocating process dies, the server lives.
+    output, error = kernel.execute(f"block = bytearray({cap + 256 * 1024**2}); print('allocated')", timeout=120)
+    assert "allocated" not in output
+    assert error == "kernel died"
+    kernel.close()
+    assert alice.http.get(alice.url("/user/alice/jupyterlab_nerf/api/status"), timeout=30).status_code == 200
+    fresh = LabKernel(alice, "/user/alice/jupyterlab_nerf")
+    assert fresh.execute("print(6 * 7)") == ("42\n", "")
+    fresh.close()
+
+
+def test_hub_home_lists_each_server_with_its_kind_job_node_and_time_left(alice, node):
+    page = alice.http.get(alice.url("/hub/home"), timeout=60).text
+    [(job_id, _, _, host, _)] = alice_jobs(node)
+    assert f'<td class="server-kind">SLURM</td>\n    <td class="server-job">{job_id}</td>' in page
+    assert f'<td class="server-node">{host}</td>' in page
+    assert '<td class="server-kind">Interactive</td>' in page
+    assert '<td class="server-time-left">00:2' in page
+
+
+def test_bob_cannot_reach_alices_servers(login):
+    bob = login("bob")
+    for path in ("/user/alice/lab", "/user/alice/jupyterlab_nerf/api/status", "/user/alice/api/kernels"):
+        response = bob.http.get(bob.url(path), timeout=60)
+        assert response.status_code == 403, (path, response.status_code, response.url)
+    assert bob.api("GET", "/users/alice").status_code == 404
+    assert bob.start("", {"kind": "interactive"}).status_code in (201, 202)
+    assert bob.api("DELETE", "/users/alice/servers/jupyterlab_nerf").status_code == 404
+    bob.logout()
+
+
+def test_restarting_the_hub_keeps_servers_running_and_reachable(alice, node):
+    jobs_before = alice_jobs(node)
+    node("hub").check_output("systemctl restart jupyterhub")
+    # The proxy keeps routing while the hub restarts.
+    assert alice.http.get(alice.url("/user/alice/jupyterlab_nerf/api/status"), timeout=30).status_code == 200
+    # Back up, the hub checks each server it finds before listing it ready again.
+    deadline = time.monotonic() + 120
+    while True:
+        response = alice.api("GET", "/users/alice")
+        if response.status_code == 200 and not any(s["pending"] for s in response.json()["servers"].values()):
+            break
+        assert time.monotonic() < deadline, response.text
+        time.sleep(1)
+    servers = alice.servers()
+    assert servers[""]["ready"]
+    assert servers["jupyterlab_nerf"]["ready"]
+    assert alice_jobs(node) == jobs_before
+    assert alice.http.get(alice.url("/user/alice/lab"), timeout=60).status_code == 200
+
+
+BAD_INPUTS = [
+    {"kind": "slurm", "partition": "cpu\n#SBATCH --uid=0"},
+    {"kind": "slurm", "account": "proj\n#SBATCH --uid=0"},
+    {"kind": "slurm", "time": "01:00:00\n#SBATCH --uid=0"},
+    {"kind": "slurm", "account": "$(touch /tmp/pwned)"},
+    {"kind": "slurm", "account": "`touch /tmp/pwned`"},
+    {"kind": "slurm", "partition": "$(id)"},
+    {"kind": "slurm", "partition": "nosuchpartition"},
+    {"kind": "slurm", "partition": "visu", "time": "04:00:01"},
+    {"kind": "slurm", "cpus": "-1"},
+    {"kind": "slurm", "cpus": "1000000"},
+    {"kind": "slurm", "memory": "-1G"},
+    {"kind": "slurm", "memory": "99999999G"},
+    {"kind": "slurm", "gpus": "-2"},
+    {"kind": "slurm", "account": "a" * 5000},
+    {"kind": "slurm", "environment": "JUPYTERHUB_API_TOKEN=stolen"},
+    {"kind": "slurm", "environment": "X=$(touch /tmp/pwned)\n#SBATCH --uid=0\nbad line"},
+    {"kind": "root"},
+]
+
+
+def test_bad_form_input_is_refused_and_submits_nothing(alice, node):
+    before = last_job_id(node)
+    for number, fields in enumerate(BAD_INPUTS):
+        form = alice.submit_form(f"bad-form-{number}", fields)
+        assert 400 <= form.status_code < 500, (fields, form.status_code)
+        assert "alert-danger" in form.text, fields
+        api = alice.start(f"bad-api-{number}", fields)
+        assert 400 <= api.status_code < 500, (fields, api.status_code, api.text)
+    assert last_job_id(node) == before + 1
+    assert not node("hub").file("/tmp/pwned").exists
+    assert not node("cn1").file("/tmp/pwned").exists
+
+
+def test_logout_stops_every_server_and_cancels_queued_jobs(alice, login, node):
+    # bob fills the visu node, so that alice's next server waits in the queue.
+    blocker = node("hub").check_output(
+        as_user("bob", "sbatch --parsable --partition=visu --exclusive --output=/dev/null --wrap='sleep 300'")
+    )
+    try:
+        response = alice.start("queued", {"kind": "slurm", "partition": "visu", "time": "00:10:00", "memory": "1G"})
+        assert response.status_code == 202, response.text
+        deadline = time.monotonic() + 30
+        while not any(job[1] == "jupyterhub-queued" and job[2] == "PENDING" for job in alice_jobs(node)):
+            assert time.monotonic() < deadline, alice_jobs(node)
+            time.sleep(0.5)
+        assert len(alice_jobs(node)) == 2
+        alice.logout()
+        assert alice_jobs(node) == []
+        units = node("hub").check_output("systemctl list-units --no-legend 'hpclab-interactive-alice-*'")
+        assert units == ""
+        # The session has ended: the hub asks for a login again.
+        home = alice.http.get(alice.url("/hub/home"), timeout=30, allow_redirects=False)
+        assert home.status_code == 302
+        assert "/hub/login" in home.headers["Location"]
+    finally:
+        node("hub").run(f"scancel {blocker}")
