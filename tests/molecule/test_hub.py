@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 import time
 
 import pytest
@@ -127,38 +129,68 @@ def test_restarting_the_hub_keeps_servers_running_and_reachable(alice, node):
     assert alice.http.get(alice.url("/user/alice/lab"), timeout=60).status_code == 200
 
 
+# Each hostile input and the message that must come back (and nothing submitted).
 BAD_INPUTS = [
-    {"kind": "slurm", "partition": "cpu\n#SBATCH --uid=0"},
-    {"kind": "slurm", "account": "proj\n#SBATCH --uid=0"},
-    {"kind": "slurm", "time": "01:00:00\n#SBATCH --uid=0"},
-    {"kind": "slurm", "account": "$(touch /tmp/pwned)"},
-    {"kind": "slurm", "account": "`touch /tmp/pwned`"},
-    {"kind": "slurm", "partition": "$(id)"},
-    {"kind": "slurm", "partition": "nosuchpartition"},
-    {"kind": "slurm", "partition": "visu", "time": "04:00:01"},
-    {"kind": "slurm", "cpus": "-1"},
-    {"kind": "slurm", "cpus": "1000000"},
-    {"kind": "slurm", "memory": "-1G"},
-    {"kind": "slurm", "memory": "99999999G"},
-    {"kind": "slurm", "gpus": "-2"},
-    {"kind": "slurm", "account": "a" * 5000},
-    {"kind": "slurm", "environment": "JUPYTERHUB_API_TOKEN=stolen"},
-    {"kind": "slurm", "environment": "X=$(touch /tmp/pwned)\n#SBATCH --uid=0\nbad line"},
-    {"kind": "root"},
+    ({"kind": "slurm", "partition": "cpu\n#SBATCH --uid=0"}, "partition: line breaks"),
+    ({"kind": "slurm", "account": "proj\n#SBATCH --uid=0"}, "account: line breaks"),
+    ({"kind": "slurm", "time": "01:00:00\n#SBATCH --uid=0"}, "time: line breaks"),
+    ({"kind": "slurm", "account": "$(touch /tmp/pwned)"}, "is not an account name"),
+    ({"kind": "slurm", "account": "`touch /tmp/pwned`"}, "is not an account name"),
+    ({"kind": "slurm", "partition": "$(id)"}, "is not a partition of this cluster"),
+    ({"kind": "slurm", "partition": "nosuchpartition"}, "is not a partition of this cluster"),
+    ({"kind": "slurm", "partition": "visu", "time": "04:00:01"}, "exceeds the visu partition"),
+    ({"kind": "slurm", "cpus": "-1"}, "is not a whole number"),
+    ({"kind": "slurm", "cpus": "1000000"}, "is outside 1-32"),
+    ({"kind": "slurm", "memory": "-1G"}, "is not a size"),
+    ({"kind": "slurm", "memory": "99999999G"}, "exceeds the 32000M"),
+    ({"kind": "slurm", "gpus": "-2"}, "is not a whole number"),
+    ({"kind": "slurm", "gpus": "1"}, "has no GPUs"),
+    ({"kind": "slurm", "account": "a" * 5000}, "at most 256 characters"),
+    ({"kind": "slurm", "environment": "JUPYTERHUB_API_TOKEN=stolen"}, "set by the service"),
+    ({"kind": "slurm", "environment": "X=1\n#SBATCH --uid=0"}, "is not a variable name"),
+    ({"kind": "slurm", "environment": "X=1\nnot a pair"}, "line 2: expected NAME=value"),
+    ({"kind": "slurm", "environment": "$(touch /tmp/pwned)=1"}, "is not a variable name"),
+    ({"kind": "root"}, "is not one of"),
 ]
 
 
-def test_bad_form_input_is_refused_and_submits_nothing(alice, node):
+def test_bad_input_is_refused_with_its_reason_and_submits_nothing(alice, node):
     before = last_job_id(node)
-    for number, fields in enumerate(BAD_INPUTS):
-        form = alice.submit_form(f"bad-form-{number}", fields)
+    for fields, reason in BAD_INPUTS:
+        form = alice.submit_form("badinput", fields)
         assert 400 <= form.status_code < 500, (fields, form.status_code)
         assert "alert-danger" in form.text, fields
-        api = alice.start(f"bad-api-{number}", fields)
-        assert 400 <= api.status_code < 500, (fields, api.status_code, api.text)
+        assert html.escape(reason, quote=True) in form.text, (fields, reason)
+        api = alice.start("badinput", fields)
+        assert api.status_code == 400, (fields, api.status_code, api.text)
+        assert reason in api.json()["message"], (fields, api.text)
     assert last_job_id(node) == before + 1
     assert not node("hub").file("/tmp/pwned").exists
     assert not node("cn1").file("/tmp/pwned").exists
+    assert alice.api("DELETE", "/users/alice/servers/badinput", json={"remove": True}).status_code == 204
+
+
+def test_a_server_that_dies_says_why_and_where_its_log_is(alice, node):
+    # A HOME JupyterLab cannot write to: the job starts, then the server exits.
+    options = {"kind": "slurm", "memory": "1G", "time": "00:10:00", "environment": {"HOME": "/nonexistent"}}
+    started = time.monotonic()
+    response = alice.start("broken", options)
+    if response.status_code == 202:
+        # Still starting when the API answered: the spawn page shows the failure later.
+        while alice.servers().get("broken", {}).get("pending"):
+            assert time.monotonic() - started < 120
+            time.sleep(1)
+        message = html.unescape(alice.http.get(alice.url("/hub/spawn-pending/alice/broken"), timeout=30).text)
+    else:
+        assert response.status_code == 500, response.text
+        message = response.json()["message"]
+    # Reported as soon as the job ends, not after JupyterHub's 120 s HTTP timeout.
+    assert time.monotonic() - started < 60
+    reason = re.search(r"Slurm job (\d+) ended: FAILED \(reason: NonZeroExitCode[^)]*\)\. Log: (\S+\.log)", message)
+    assert reason, message[-3000:]
+    assert reason.group(2).endswith(f"/broken.slurm-{reason.group(1)}.log")
+    assert "Permission denied: '/nonexistent'" in node("hub").file(reason.group(2)).content_string
+    assert alice.api("DELETE", "/users/alice/servers/broken", json={"remove": True}).status_code in (202, 204)
 
 
 def test_logout_stops_every_server_and_cancels_queued_jobs(alice, login, node):

@@ -79,6 +79,7 @@ def test_api_environment_may_be_a_mapping():
         ({"environment": "A B=1"}, "is not a variable name"),
         ({"environment": "$(id)=1"}, "is not a variable name"),
         ({"environment": "novalue"}, "expected NAME=value"),
+        ({"environment": "A=1\n#SBATCH --uid=0"}, "is not a variable name"),
         ({"environment": {"A": "x\n#SBATCH --uid=0"}}, "line break"),
         ({"environment": {"A": 3}}, "must be text"),
         ({"environment": {"A": "x" * 5000}}, "longer than 4096"),

@@ -105,7 +105,7 @@ def parse_environment(value: Any) -> dict[str, str]:
     if isinstance(value, str):
         pairs = []
         for number, line in enumerate(value.replace("\r\n", "\n").split("\n"), start=1):
-            if not line.strip() or line.lstrip().startswith("#"):
+            if not line.strip():
                 continue
             name, separator, text = line.partition("=")
             if not separator:

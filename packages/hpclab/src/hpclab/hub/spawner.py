@@ -12,7 +12,7 @@ import asyncio
 import pwd
 import socket
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, ClassVar
 
 from batchspawner import JobStatus, SlurmSpawner
@@ -32,8 +32,12 @@ from .slurm_jobs import SQUEUE_FORMAT, JobState, describe_finished_job, parse_sc
 from .slurm_time import format_slurm_time
 
 
-class SpawnFailed(RuntimeError):
-    """Shown on the spawn page as it is."""
+class SpawnFailed(web.HTTPError):
+    """A server that could not start; JupyterHub shows the message on the spawn page and
+    in the REST API's answer (it hides the text of other exceptions)."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(500, message.replace("%", "%%"))
 
 
 class HpclabSpawner(SlurmSpawner):
@@ -193,13 +197,24 @@ class HpclabSpawner(SlurmSpawner):
         except CommandError as error:
             raise SpawnFailed(f"The Interactive server could not be started: {error}") from error
         self.started_at = time.time()
-        log = self.log_file(self.run_tag)
-        while not await self._listening(self.ip, self.port):
-            state = await self._interactive.state(self.unit)
-            if not state.running:
-                raise SpawnFailed(f"JupyterLab exited (status {state.exit_status}) before it was ready. Log: {log}")
-            await asyncio.sleep(0.5)
+        await self._wait_until_listening(self._interactive_end_reason)
         return self.ip, self.port
+
+    async def _interactive_end_reason(self) -> str | None:
+        state = await self._interactive.state(self.unit)
+        if state.running:
+            return None
+        return f"JupyterLab exited (status {state.exit_status}) before it was ready. Log: {self.log_file(self.run_tag)}"
+
+    async def _wait_until_listening(self, end_reason: Callable[[], Awaitable[str | None]]) -> None:
+        """Return once the server accepts connections (its port known); if it ends first,
+        fail at once with the reason, rather than after JupyterHub's http_timeout."""
+        checks = 0
+        while not (self.port and await self._listening(self.ip, self.port)):
+            checks += 1
+            if checks % 4 == 0 and (reason := await end_reason()) is not None:
+                raise SpawnFailed(reason)
+            await asyncio.sleep(self.startup_poll_interval)
 
     @staticmethod
     async def _listening(host: str, port: int) -> bool:
@@ -256,14 +271,13 @@ class HpclabSpawner(SlurmSpawner):
             await asyncio.sleep(self.startup_poll_interval)
         self.started_at = time.time()
         self.ip = self.state_gethost()
-        waited = 0.0
-        while self.port == 0:
-            await asyncio.sleep(self.startup_poll_interval)
-            waited += self.startup_poll_interval
-            if waited >= 2 and await self.query_job_status() == JobStatus.NOTFOUND:
-                raise SpawnFailed(await self._why_job_ended())
-            waited %= 2
+        await self._wait_until_listening(self._job_end_reason)
         return self.ip, self.port
+
+    async def _job_end_reason(self) -> str | None:
+        if await self.query_job_status() != JobStatus.NOTFOUND:
+            return None
+        return await self._why_job_ended()
 
     async def _why_job_ended(self) -> str:
         job_id = self.job_id
