@@ -65,6 +65,23 @@ class HubSession:
             time.sleep(0.5)
         raise AssertionError(f"server {server!r} not ready after {timeout} s: {self.servers()}")
 
+    def first_progress_message(self, server: str, containing: str, timeout: float = 30) -> str:
+        """The first event of the spawn progress stream (what the spawn page shows) that
+        contains the given text."""
+        path = f"/hub/api/users/{self.user}/servers/{server}/progress"
+        deadline = time.monotonic() + timeout
+        with self.http.get(
+            self.url(path), headers={"X-XSRFToken": self._xsrf()}, stream=True, timeout=timeout
+        ) as stream:
+            for line in stream.iter_lines(decode_unicode=True):
+                if line and line.startswith("data:"):
+                    message = json.loads(line[5:]).get("message", "")
+                    if containing in message:
+                        return message
+                if time.monotonic() > deadline:
+                    break
+        raise AssertionError(f"no progress message containing {containing!r} for {server}")
+
     def stop(self, server: str) -> requests.Response:
         return self.api("DELETE", f"/users/{self.user}/servers/{server}")
 

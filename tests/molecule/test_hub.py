@@ -206,6 +206,8 @@ def test_logout_stops_every_server_and_cancels_queued_jobs(alice, login, node):
             assert time.monotonic() < deadline, alice_jobs(node)
             time.sleep(0.5)
         assert len(alice_jobs(node)) == 2
+        # The spawn page's progress stream says why it waits.
+        assert "is pending in the queue (Resources)" in alice.first_progress_message("queued", "pending in the queue")
         alice.logout()
         assert alice_jobs(node) == []
         units = node("hub").check_output("systemctl list-units --no-legend 'hpclab-interactive-alice-*'")
