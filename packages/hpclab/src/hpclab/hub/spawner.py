@@ -85,11 +85,9 @@ class HpclabSpawner(SlurmSpawner):
         """Checked on submission, so that a bad value shows the form again with a 400."""
         try:
             raw = flatten_form(formdata)
-            validate_options(raw, await self.partitions())
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
-        except CommandError as error:
-            raise web.HTTPError(503, f"The cluster did not answer: {error}") from error
+        await self._checked_options(raw)
         return raw
 
     @default("apply_user_options")
