@@ -8,8 +8,9 @@ DEMO_CLUSTER := hpclab-demo
 DEMO_HUB_PORT := 8443
 export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
+LABEXTENSION := packages/hpclab/labextension
 
-.PHONY: help host venv demo demo-down lint unit molecule test bench
+.PHONY: help host venv labextension demo demo-down lint unit molecule test bench
 
 help:
 	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
@@ -27,6 +28,14 @@ $(VENV)/.installed: requirements-dev.txt | host
 	$(VENV)/bin/pip install --quiet --requirement requirements-dev.txt
 	touch $@
 
+# npm packages of the JupyterLab extension, exactly as package-lock.json lists them.
+$(LABEXTENSION)/node_modules/.package-lock.json: $(LABEXTENSION)/package-lock.json | host
+	npm --prefix $(LABEXTENSION) ci --no-audit --no-fund
+
+# playbooks/build.yml builds it too; this target is for working on the extension.
+labextension: venv $(LABEXTENSION)/node_modules/.package-lock.json
+	npm --prefix $(LABEXTENSION) run build
+
 demo: host venv
 	ansible-playbook -i $(DEMO_INVENTORY) playbooks/demo_cluster.yml
 	ansible-playbook -i $(DEMO_INVENTORY) playbooks/site.yml
@@ -35,11 +44,12 @@ demo: host venv
 demo-down: host venv
 	ansible-playbook -i $(DEMO_INVENTORY) playbooks/demo_cluster_down.yml
 
-lint: venv
+lint: venv $(LABEXTENSION)/node_modules/.package-lock.json
 	yamllint --strict .
 	ansible-lint
 	ruff check .
 	ruff format --check .
+	npm --prefix $(LABEXTENSION) run lint
 
 unit: venv
 	pytest

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Prepares a fresh Debian control machine for `make demo` / `make test`:
-# installs the Docker engine and the image-building tools from the distribution,
+# installs the Docker engine, the image-building tools, Node.js (the JupyterLab extension
+# is built here) and Chromium (browser tests) from the distribution,
 # and starts dockerd when no daemon answers (CI machines have none running).
 set -euo pipefail
 
@@ -9,6 +10,8 @@ command -v dockerd >/dev/null 2>&1 || need_pkgs+=(docker.io)
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
 command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
+command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if ((${#need_pkgs[@]})); then
   echo "hpclab: installing ${need_pkgs[*]}"
   apt-get update -qq

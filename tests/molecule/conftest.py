@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import shlex
 import subprocess
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -73,3 +74,15 @@ def login(hub_ca: str) -> Callable[[str], HubSession]:
         return session
 
     return logged_in
+
+
+@pytest.fixture(scope="module")
+def alice(login: Callable[[str], HubSession]) -> HubSession:
+    """alice, logged in with no server: logging out stops whatever an earlier test left
+    (once the hub has finished checking the servers it found at its own start)."""
+    session = login("alice")
+    deadline = time.monotonic() + 120
+    while any(server["pending"] for server in session.servers().values()) and time.monotonic() < deadline:
+        time.sleep(1)
+    session.logout()
+    return login("alice")

@@ -82,6 +82,13 @@ class HubSession:
                     break
         raise AssertionError(f"no progress message containing {containing!r} for {server}")
 
+    def server_request(self, method: str, server_path: str, path: str, **kwargs: Any) -> requests.Response:
+        """A request to one of the user's servers (server_path: /user/<name>/<server>)."""
+        base = server_path.rstrip("/")
+        xsrf = self.http.cookies.get("_xsrf", path=base + "/") or self._xsrf()
+        headers = {"X-XSRFToken": xsrf, **kwargs.pop("headers", {})}
+        return self.http.request(method, self.url(f"{base}{path}"), headers=headers, timeout=60, **kwargs)
+
     def stop(self, server: str) -> requests.Response:
         return self.api("DELETE", f"/users/{self.user}/servers/{server}")
 
@@ -94,11 +101,9 @@ class LabKernel:
 
     def __init__(self, hub: HubSession, server_path: str, kernel_name: str = "python3") -> None:
         self.hub = hub
+        self.server_path = server_path
         self.api = f"{server_path.rstrip('/')}/api"
-        xsrf = hub.http.cookies.get("_xsrf", path=server_path.rstrip("/") + "/") or hub._xsrf()
-        response = hub.http.post(
-            hub.url(f"{self.api}/kernels"), json={"name": kernel_name}, headers={"X-XSRFToken": xsrf}, timeout=60
-        )
+        response = hub.server_request("POST", server_path, "/api/kernels", json={"name": kernel_name})
         response.raise_for_status()
         self.kernel_id = response.json()["id"]
         cookies = "; ".join(f"{cookie.name}={cookie.value}" for cookie in hub.http.cookies)
@@ -150,8 +155,4 @@ class LabKernel:
 
     def close(self) -> None:
         self.socket.close()
-        self.hub.http.delete(
-            self.hub.url(f"{self.api}/kernels/{self.kernel_id}"),
-            headers={"X-XSRFToken": self.hub._xsrf()},
-            timeout=30,
-        )
+        self.hub.server_request("DELETE", self.server_path, f"/api/kernels/{self.kernel_id}")

@@ -6,8 +6,6 @@ import html
 import re
 import time
 
-import pytest
-
 from conftest import as_user
 from hubclient import LabKernel
 
@@ -31,18 +29,6 @@ def server_process_environment(node, host, server_name):
 def last_job_id(node):
     """Id of a probe job: consecutive ids before and after prove nothing was submitted between."""
     return int(node("hub").check_output(as_user("alice", "sbatch --parsable --output=/dev/null --wrap=true")))
-
-
-@pytest.fixture(scope="module")
-def alice(login):
-    # Start from nothing: logging out stops whatever an earlier run left (once the hub
-    # has finished checking the servers it found at its own start).
-    session = login("alice")
-    deadline = time.monotonic() + 120
-    while any(server["pending"] for server in session.servers().values()) and time.monotonic() < deadline:
-        time.sleep(1)
-    session.logout()
-    return login("alice")
 
 
 def test_slurm_server_runs_as_alice_on_a_compute_node(alice, node):

@@ -1,0 +1,157 @@
+"""alice's day in JupyterLab, in a real browser (Debian's chromium driven by Playwright),
+through the hub's login form and proxy. The steps run in order on one page; each keeps a
+screenshot in artifacts/browser/."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections.abc import Iterator
+
+import pytest
+from playwright.sync_api import Browser, Page, expect, sync_playwright
+
+from conftest import HUB_PORT, REPO, as_user, password
+
+HUB = f"https://127.0.0.1:{HUB_PORT}"
+SERVER = "browser"
+LAB = f"{HUB}/user/alice/{SERVER}/lab"
+ARTIFACTS = REPO / "artifacts" / "browser"
+# Chromium on a closed network: no background connections, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+CATEGORIES = ("Notebook", "Console", "Applications", "Dashboards", "HPC Tools", "Documentation", "Other")
+DOCUMENTATION = ("JupyterLab", "Slurm", "Lmod", "Python", "Dask")
+DEMO_MODULES = ("python/3.11-base", "python/3.11-science", "demo-project/1.0")
+TIMINGS: dict[str, float] = {}
+
+
+def screenshot(page: Page, step: str) -> None:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=ARTIFACTS / f"{step}.png")
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture(scope="module")
+def page(browser: Browser, alice) -> Iterator[Page]:
+    # The alice fixture starts her from no server at all. The demo certificate is
+    # self-signed; the API tests check it exactly, the browser accepts it.
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1500, "height": 950})
+    context.set_default_timeout(60_000)
+    page = context.new_page()
+    yield page
+    (ARTIFACTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+    context.close()
+
+
+def launcher_section(page: Page, category: str):
+    title = page.locator(".jp-Launcher-sectionTitle", has_text=re.compile(f"^{re.escape(category)}$"))
+    return page.locator(".jp-Launcher-section", has=title)
+
+
+def test_login_form_and_slurm_server_from_the_spawn_form(page: Page):
+    page.goto(f"{HUB}/hub/login")
+    page.fill("#username_input", "alice")
+    page.fill("#password_input", password("alice"))
+    screenshot(page, "01-login")
+    page.click("#login_submit")
+    page.wait_for_url(re.compile(r"/hub/(home|spawn)"))
+    page.goto(f"{HUB}/hub/spawn/alice/{SERVER}")
+    page.check("#kind-slurm")
+    page.select_option("#partition", "cpu")
+    page.fill("#time", "00:30:00")
+    page.fill("#cpus", "2")
+    page.fill("#memory", "1G")
+    screenshot(page, "02-spawn-form")
+    started = time.monotonic()
+    page.get_by_role("button", name="Start").click()
+    page.wait_for_url(re.compile(f"/user/alice/{SERVER}/lab"), timeout=180_000)
+    expect(launcher_section(page, "Notebook").locator(".jp-LauncherCard").first).to_be_visible(timeout=120_000)
+    TIMINGS["start_click_to_usable_lab_s"] = round(time.monotonic() - started, 2)
+    print(f"click Start -> usable Lab: {TIMINGS['start_click_to_usable_lab_s']} s")
+    screenshot(page, "03-lab-launcher")
+
+
+def test_launcher_shows_every_category_and_the_documentation_icons(page: Page):
+    titles = page.locator(".jp-Launcher-sectionTitle").all_inner_texts()
+    assert set(CATEGORIES) <= set(titles), titles
+    labels = launcher_section(page, "Documentation").locator(".jp-LauncherCard-label").all_inner_texts()
+    assert tuple(labels) == DOCUMENTATION
+    # A documentation icon opens its site in a new tab (the closed network gets a stand-in).
+    page.context.route("https://slurm.schedmd.com/**", lambda route: route.fulfill(body="Slurm documentation"))
+    with page.context.expect_page() as opened:
+        launcher_section(page, "Documentation").get_by_text("Slurm", exact=True).click()
+    tab = opened.value
+    tab.wait_for_load_state()
+    assert tab.url == "https://slurm.schedmd.com/documentation.html"
+    tab.close()
+    assert "Slurm Queue Manager" in " ".join(launcher_section(page, "HPC Tools").all_inner_texts())
+    screenshot(page, "04-launcher-categories")
+
+
+def test_top_bar_shows_cpu_memory_with_the_job_limit_and_hub_items(page: Page):
+    top_bar = page.locator("#jp-top-bar")
+    expect(top_bar.get_by_text("Hub Control Panel")).to_be_visible()
+    expect(top_bar.get_by_text("Log out")).to_be_visible()
+    # The job asked for 1G: the indicator's maximum is the job's, not the node's 32 GB.
+    expect(top_bar).to_contain_text(re.compile(r"Mem:\s*[\d.]+\s*/\s*(1\.00 GB|1024(\.00)? MB)"), timeout=30_000)
+    expect(top_bar).to_contain_text(re.compile(r"CPU:\s*[\d.]+\s*%"))
+    screenshot(page, "05-top-bar")
+
+
+def test_jupyter_fs_lists_home_work_and_scratch_with_alices_files(page: Page, node):
+    node("hub").check_output(as_user("alice", 'for d in HOME WORK SCRATCH; do touch "${!d}/in-$d.txt"; done'))
+    for name in ("HOME", "WORK", "SCRATCH"):
+        page.locator(f".lm-TabBar-tab[title*='{name}']").first.click()
+        expect(page.get_by_text(f"in-{name}.txt")).to_be_visible()
+        screenshot(page, f"06-jupyter-fs-{name}")
+
+
+def test_lmod_panel_lists_the_demo_modules(page: Page):
+    page.locator(".lm-TabBar-tab[title='Softwares']").first.click()
+    for module in DEMO_MODULES:
+        expect(page.get_by_text(module, exact=True).first).to_be_visible()
+    screenshot(page, "07-lmod")
+
+
+def test_an_h5_file_opens_in_the_hdf5_viewer_with_its_datasets(page: Page, node):
+    node("hub").check_output(
+        as_user(
+            "alice",
+            '/cluster/software/jupyter/bin/python -c "import h5py, numpy; '
+            "f = h5py.File('browser-test.h5', 'w'); f['temperature'] = numpy.arange(12.0); "
+            "f.create_group('run1')['pressure'] = numpy.ones((3, 4)); f.close()\"",
+        )
+    )
+    page.goto(f"{LAB}/tree/browser-test.h5")
+    viewer = page.locator(".jp-MainAreaWidget", has_text="temperature")
+    expect(viewer.first).to_be_visible()
+    expect(page.get_by_text("run1").first).to_be_visible()
+    screenshot(page, "08-hdf5")
+
+
+def test_log_out_ends_the_session_and_cancels_the_job(page: Page, node):
+    job = node("hub").check_output(f"squeue --noheader --user=alice --name=jupyterhub-{SERVER} --format=%i")
+    assert job, "the browser's server has no job"
+    page.goto(LAB)
+    page.locator("#jp-top-bar").get_by_text("Log out").click()
+    page.wait_for_url(re.compile(r"/hub/(login|logout)"), timeout=120_000)
+    screenshot(page, "09-logged-out")
+    assert node("hub").check_output(f"squeue --noheader --job={job}") == ""
+    page.goto(LAB)
+    page.wait_for_url(re.compile(r"/hub/login"))
