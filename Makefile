@@ -10,13 +10,14 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LABEXTENSION := packages/hpclab/labextension
 
-.PHONY: help host venv labextension demo demo-down lint unit molecule test bench
+.PHONY: help host venv labextension demo demo-down lint unit molecule test bench bench-kernels
 
 help:
 	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
 	@echo "make demo-down  remove the demo's containers, network and volumes"
 	@echo "make test       lint, unit tests and the Molecule scenario (what CI runs)"
 	@echo "make bench      spawn latency and hub memory, measured on the running demo"
+	@echo "make bench-kernels  module kernel discovery on generated trees of 100 and 1000 modules"
 
 host:
 	@scripts/ensure-host.sh
@@ -61,3 +62,6 @@ test: lint unit molecule
 
 bench: venv
 	python tests/bench/hub_bench.py --cluster $(DEMO_CLUSTER) --port $(DEMO_HUB_PORT)
+
+bench-kernels: host venv
+	python tests/bench/kernels_bench.py

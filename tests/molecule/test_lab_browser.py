@@ -115,6 +115,18 @@ def test_launcher_shows_every_category_and_the_documentation_icons(page: Page):
     screenshot(page, "04-launcher-categories")
 
 
+def test_dask_dashboard_entry_asks_for_the_port_and_opens_it_through_the_server(page: Page):
+    launcher_section(page, "Dashboards").get_by_text("Dask dashboard", exact=True).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("8790")
+    screenshot(page, "05-dask-port-dialog")
+    with page.context.expect_page() as opened:
+        dialog.locator("button.jp-mod-accept").click()
+    tab = opened.value
+    assert tab.url == f"{HUB}/user/alice/{SERVER}/proxy/8790/status"
+    tab.close()
+
+
 def test_top_bar_shows_cpu_memory_with_the_job_limit_and_hub_items(page: Page):
     top_bar = page.locator("#jp-top-bar")
     expect(top_bar.get_by_text("Hub Control Panel")).to_be_visible()
@@ -122,7 +134,7 @@ def test_top_bar_shows_cpu_memory_with_the_job_limit_and_hub_items(page: Page):
     # The job asked for 1G: the indicator's maximum is the job's, not the node's 32 GB.
     expect(top_bar).to_contain_text(re.compile(r"Mem:\s*[\d.]+\s*/\s*(1\.00 GB|1024(\.00)? MB)"), timeout=30_000)
     expect(top_bar).to_contain_text(re.compile(r"CPU:\s*[\d.]+\s*%"))
-    screenshot(page, "05-top-bar")
+    screenshot(page, "06-top-bar")
 
 
 def test_jupyter_fs_lists_home_work_and_scratch_with_alices_files(page: Page):
@@ -130,14 +142,14 @@ def test_jupyter_fs_lists_home_work_and_scratch_with_alices_files(page: Page):
         # jupyter-fs names each panel <resource name>_<hash>.
         panel = open_sidebar_panel(page, f"[data-id^='{name}_']")
         expect(panel.get_by_text(f"in-{name}.txt")).to_be_visible()
-        screenshot(page, f"06-jupyter-fs-{name}")
+        screenshot(page, f"07-jupyter-fs-{name}")
 
 
 def test_lmod_panel_lists_the_demo_modules(page: Page):
     panel = open_sidebar_panel(page, "[data-id='module-jupyterlab']")
     for module in DEMO_MODULES:
         expect(panel.get_by_text(module, exact=True).first).to_be_visible()
-    screenshot(page, "07-lmod")
+    screenshot(page, "08-lmod")
 
 
 def test_an_h5_file_opens_in_the_hdf5_viewer_with_its_datasets(page: Page, node):
@@ -154,7 +166,7 @@ def test_an_h5_file_opens_in_the_hdf5_viewer_with_its_datasets(page: Page, node)
     viewer = page.locator(".jp-MainAreaWidget", has_text="temperature")
     expect(viewer.first).to_be_visible()
     expect(page.get_by_text("run1").first).to_be_visible()
-    screenshot(page, "08-hdf5")
+    screenshot(page, "09-hdf5")
 
 
 def test_log_out_ends_the_session_and_cancels_the_job(page: Page, node):
@@ -163,7 +175,7 @@ def test_log_out_ends_the_session_and_cancels_the_job(page: Page, node):
     page.goto(LAB)
     page.locator("#jp-top-bar").get_by_text("Log out").click()
     page.wait_for_url(re.compile(r"/hub/(login|logout)"), timeout=120_000)
-    screenshot(page, "09-logged-out")
+    screenshot(page, "10-logged-out")
     assert node("hub").check_output(f"squeue --noheader --job={job}") == ""
     page.goto(LAB)
     page.wait_for_url(re.compile(r"/hub/login"))

@@ -11,6 +11,7 @@ import uuid
 import pytest
 
 from conftest import as_user
+from hubclient import LabKernel
 
 JUPYTER_BIN = "/cluster/software/jupyter/bin"
 SERVER = "labenv"
@@ -139,3 +140,18 @@ def test_slurm_job_manager_lists_submits_and_cancels_alices_jobs(lab, node):
     while time.monotonic() < deadline and node("hub").check_output(f"squeue --noheader --job={job['JOBID']}"):
         time.sleep(1)
     assert node("hub").check_output(f"squeue --noheader --job={job['JOBID']}") == ""
+
+
+def test_lmod_panel_loads_a_module_that_new_kernels_then_see(lab):
+    # What the Lmod panel does when alice clicks a module: load it into the server.
+    available = lab.server_request("GET", SERVER_PATH, "/module/modules").json()
+    assert "demo-project/1.0" in str(available), available
+    loaded = lab.server_request("POST", SERVER_PATH, "/module", json={"modules": ["demo-project/1.0"]})
+    assert loaded.status_code == 200, loaded.text
+    assert "demo-project/1.0" in str(lab.server_request("GET", SERVER_PATH, "/module").json())
+    kernel = LabKernel(lab, SERVER_PATH)
+    try:
+        stdout, errors = kernel.execute("import os; print(os.environ.get('DEMO_PROJECT'))")
+    finally:
+        kernel.close()
+    assert (stdout.strip(), errors) == ("demoproj", "")
