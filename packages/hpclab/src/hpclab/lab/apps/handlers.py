@@ -1,0 +1,184 @@
+"""HTTP side of the applications: the launch API, the proxy to each running app, its
+error page, and a /proxy/<port> that only reaches the user's own ports."""
+
+from __future__ import annotations
+
+import html
+import os
+import socket
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server_proxy.handlers import LocalProxyHandler, ProxyHandler
+from tornado import web
+
+from .catalogue import AppDefinition
+from .launch_input import LaunchInputError, parse_launch_input
+from .own_ports import port_owners
+from .supervisor import AppStartError, Supervisor
+
+LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", socket.gethostname()})
+
+
+class AppsContext:
+    def __init__(self, apps: dict[str, AppDefinition], supervisor: Supervisor) -> None:
+        self.apps = apps
+        self.supervisor = supervisor
+
+    def app(self, name: str, endpoint: str) -> tuple[AppDefinition, int]:
+        app = self.apps.get(name)
+        if app is None:
+            raise web.HTTPError(404, f"no application {name!r}")
+        number = int(endpoint)
+        if not 0 <= number < app.endpoints:
+            raise web.HTTPError(404, f"{app.title} has endpoints 0 to {app.endpoints - 1}")
+        return app, number
+
+
+class AppsHandler(APIHandler):
+    def initialize(self, context: AppsContext) -> None:
+        self.context = context
+
+    @web.authenticated
+    def get(self) -> None:
+        supervisor = self.context.supervisor
+        self.finish(
+            {
+                "apps": [app.public() for app in self.context.apps.values()],
+                "running": [instance.public() for instance in supervisor.running()],
+            }
+        )
+
+
+class AppHandler(APIHandler):
+    def initialize(self, context: AppsContext) -> None:
+        self.context = context
+
+    @web.authenticated
+    async def post(self, name: str, endpoint: str) -> None:
+        app, number = self.context.app(name, endpoint)
+        body = self.get_json_body() or {}
+        try:
+            launch = parse_launch_input(
+                body.get("arguments", ""), body.get("environment", ""), os.environ, app.required
+            )
+        except LaunchInputError as error:
+            self.set_status(400)
+            self.finish({"message": f"{app.title}: {error}"})
+            return
+        try:
+            instance = await self.context.supervisor.start(app, number, launch)
+        except AppStartError as error:
+            self.set_status(502)
+            self.finish({"message": error.message, "log_tail": error.log_tail, "log": error.log_path})
+            return
+        self.finish({"url": f"{self.base_url}hpclab/apps/{app.name}/{number}/", **instance.public()})
+
+    @web.authenticated
+    async def delete(self, name: str, endpoint: str) -> None:
+        app, number = self.context.app(name, endpoint)
+        if not await self.context.supervisor.stop(app.name, number):
+            raise web.HTTPError(404, f"{app.title} is not running on endpoint {number}")
+        self.set_status(204)
+        self.finish()
+
+
+def error_page(title: str, message: str, tail: str, log: str) -> str:
+    log_line = f"<p>Full output: <code>{html.escape(log)}</code></p>" if log else ""
+    tail_block = f"<h2>Last lines of its output</h2><pre>{html.escape(tail)}</pre>" if tail else ""
+    return (
+        f"<!DOCTYPE html><html><head><title>{html.escape(title)}</title></head><body>"
+        f"<h1>{html.escape(title)}</h1><p>{html.escape(message)}</p>{tail_block}{log_line}</body></html>"
+    )
+
+
+class AppProxyHandler(ProxyHandler):
+    """/hpclab/apps/<name>/<endpoint>/...: the running app, or why it is not running."""
+
+    def initialize(self, context: AppsContext) -> None:
+        self.context = context
+
+    def _target(self, name: str, endpoint: str) -> tuple[str, int]:
+        app, number = self.context.app(name, endpoint)
+        instance = self.context.supervisor.instance(app.name, number)
+        if instance is None:
+            failure = self.context.supervisor.failures.get((app.name, number))
+            if failure is not None:
+                self.set_status(502)
+                page = error_page(f"{app.title} could not start", failure.message, failure.log_tail, failure.log_path)
+            else:
+                self.set_status(404)
+                page = error_page(
+                    f"{app.title} is not running",
+                    f"Launch {app.title} (endpoint {number}) from the JupyterLab launcher.",
+                    "",
+                    "",
+                )
+            self.finish(page)
+            raise web.Finish()
+        self.proxy_base = f"hpclab/apps/{app.name}/{number}"
+        self.absolute_url = True
+        self.unix_socket = instance.socket_path or None
+        return "localhost", instance.port or 80
+
+    async def http_get(self, name: str, endpoint: str, path: str) -> Any:
+        return await self.proxy(*self._target(name, endpoint), path)
+
+    async def open(self, name: str, endpoint: str, path: str) -> Any:
+        return await self.proxy_open(*self._target(name, endpoint), path)
+
+    def post(self, name: str, endpoint: str, path: str) -> Any:
+        return self.proxy(*self._target(name, endpoint), path)
+
+    def put(self, name: str, endpoint: str, path: str) -> Any:
+        return self.proxy(*self._target(name, endpoint), path)
+
+    def delete(self, name: str, endpoint: str, path: str) -> Any:
+        return self.proxy(*self._target(name, endpoint), path)
+
+    def patch(self, name: str, endpoint: str, path: str) -> Any:
+        return self.proxy(*self._target(name, endpoint), path)
+
+    def head(self, name: str, endpoint: str, path: str) -> Any:
+        return self.proxy(*self._target(name, endpoint), path)
+
+    def options(self, name: str, endpoint: str, path: str) -> Any:
+        return self.proxy(*self._target(name, endpoint), path)
+
+
+def check_own_port(port: str) -> None:
+    if os.getuid() not in port_owners(int(port)):
+        raise web.HTTPError(403, f"nothing of yours listens on port {port} of this node")
+
+
+class OwnPortProxyHandler(LocalProxyHandler):
+    """/proxy/<port>: jupyter-server-proxy's route, for the server's own user's ports only."""
+
+    def proxy(self, port: str, proxied_path: str) -> Any:
+        check_own_port(port)
+        return super().proxy(port, proxied_path)
+
+    async def open(self, port: str, proxied_path: str) -> Any:
+        check_own_port(port)
+        return await super().open(port, proxied_path)
+
+
+class HostPortProxyHandler(JupyterHandler):
+    """/proxy/<host>:<port>: this node's own addresses only, sent to /proxy/<port>, where
+    the ownership check applies; other hosts are refused."""
+
+    def initialize(self, absolute_url: bool) -> None:
+        self.route = "proxy/absolute" if absolute_url else "proxy"
+
+    @web.authenticated
+    def get(self, host: str, port: str, proxied_path: str) -> None:
+        if host not in LOCAL_HOSTS:
+            raise web.HTTPError(403, f"proxying to {host} is not allowed")
+        query = f"?{self.request.query}" if self.request.query else ""
+        self.redirect(f"{self.base_url}{self.route}/{port}{proxied_path}{query}")
+
+    @web.authenticated
+    def post(self, host: str, port: str, proxied_path: str) -> None:
+        raise web.HTTPError(403, f"use {self.base_url}{self.route}/{port}{proxied_path}")
+
+    put = delete = patch = post

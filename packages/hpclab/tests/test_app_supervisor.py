@@ -1,0 +1,86 @@
+import asyncio
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from hpclab.lab.apps.catalogue import definition
+from hpclab.lab.apps.launch_input import LaunchInput
+from hpclab.lab.apps.supervisor import AppStartError, Supervisor, answers_http
+
+FAKE_APP = str(Path(__file__).with_name("fake_app.py"))
+
+
+def app(listen: str, **extra):
+    return definition("fake", {"title": "Fake", "command": [sys.executable, FAKE_APP, *listen.split()], **extra})
+
+
+@pytest.fixture
+def supervisor(tmp_path):
+    return Supervisor(
+        runtime_dir=tmp_path / "run",
+        log_dir=tmp_path / "logs",
+        log_name=lambda name, endpoint: f"default.app-{name}-{endpoint}.log",
+        url_prefix=lambda name, endpoint: f"/user/alice/hpclab/apps/{name}/{endpoint}",
+        root_dir=str(tmp_path),
+        server_environment={**os.environ, "HOME": str(tmp_path), "APP_COLOUR": "from-server"},
+    )
+
+
+def run(coroutine):
+    return asyncio.run(coroutine)
+
+
+def test_an_app_on_a_unix_socket_is_ready_then_stopped(supervisor, tmp_path):
+    async def scenario():
+        instance = await supervisor.start(app("--socket={socket}"), 1, LaunchInput(("--logdir", "runs"), {}))
+        assert await answers_http(instance.socket_path, 0, "/")
+        assert [item.endpoint for item in supervisor.running()] == [1]
+        assert await supervisor.stop("fake", 1)
+        assert instance.process.returncode is not None
+        assert not os.path.exists(instance.socket_path)
+        return instance
+
+    instance = run(scenario())
+    log = instance.log_path.read_text()
+    assert "fake app starting with ['--logdir', 'runs']" in log
+    assert supervisor.running() == []
+
+
+def test_dialog_variables_win_and_the_workdir_variable_is_honoured(supervisor, tmp_path):
+    (tmp_path / "mlflow").mkdir()
+
+    async def scenario():
+        fake = app("--port={port}", workdir_variable="MLRUNS_DIR")
+        launch = LaunchInput((), {"APP_COLOUR": "from-dialog", "MLRUNS_DIR": str(tmp_path / "mlflow")})
+        instance = await supervisor.start(fake, 0, launch)
+        reader, writer = await asyncio.open_connection("127.0.0.1", instance.port)
+        writer.write(b"GET /x HTTP/1.0\r\n\r\n")
+        answer = (await reader.read()).decode()
+        writer.close()
+        await supervisor.stop_all()
+        return answer
+
+    assert run(scenario()).endswith(f"/x {tmp_path / 'mlflow'} from-dialog")
+
+
+def test_a_failing_app_reports_the_tail_of_its_output_at_once(supervisor):
+    async def scenario():
+        with pytest.raises(AppStartError) as raised:
+            await supervisor.start(app("--socket={socket} --fail"), 0, LaunchInput((), {}))
+        return raised.value
+
+    error = run(scenario())
+    assert "exited with status 3" in error.message
+    assert "ValueError: --logdir must name a directory" in error.log_tail
+    assert supervisor.failures[("fake", 0)] is error
+
+
+def test_a_missing_program_says_what_to_do(supervisor):
+    novnc = definition(
+        "novnc",
+        {"command": ["vncserver-that-is-not-here", "{port}"], "missing_help": "launch noVNC on a visu node"},
+    )
+    with pytest.raises(AppStartError, match=r"not installed on .*: launch noVNC on a visu node"):
+        run(supervisor.start(novnc, 0, LaunchInput((), {})))
