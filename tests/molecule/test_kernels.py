@@ -22,19 +22,21 @@ BASE_PYTHON = f"{SOFTWARE}/envs/python-3.11-base/bin/python"
 TTL = 5
 
 
+USER_CONFIG = "$HOME/.jupyter/jupyter_server_config.json"
+
+
 @pytest.fixture(scope="module")
-def lab(alice):
-    options = {
-        "kind": "slurm",
-        "partition": "cpu",
-        "time": "00:30:00",
-        "cpus": "2",
-        "memory": "2G",
-        "environment": f"HPCLAB_MODULE_KERNELS_TTL={TTL}",
-    }
+def lab(alice, node):
+    # A user's own Jupyter configuration may shorten the TTL for their servers.
+    config = json.dumps({"HpclabKernelSpecManager": {"module_kernels_ttl": TTL}})
+    node("hub").check_output(
+        as_user("alice", f"mkdir -p ~/.jupyter && printf %s {shlex.quote(config)} > {USER_CONFIG}")
+    )
+    options = {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "2", "memory": "2G"}
     response = alice.start(SERVER, options)
     assert response.status_code in (201, 202), response.text
     alice.wait_ready(SERVER)
+    node("hub").check_output(as_user("alice", f"rm {USER_CONFIG}"))
     assert alice.http.get(alice.url(f"{SERVER_PATH}/lab"), timeout=60).status_code == 200
     yield alice
     alice.stop(SERVER)

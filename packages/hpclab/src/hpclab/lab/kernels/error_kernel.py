@@ -17,15 +17,11 @@ class StartupErrorKernel(Kernel):
     message = ""
 
     async def do_execute(self, code: str, silent: bool, *args: Any, **kwargs: Any) -> dict[str, Any]:
+        error = {"ename": "KernelStartupError", "evalue": self.message, "traceback": self.message.splitlines()}
         if not silent:
-            self.send_response(self.iopub_socket, "stream", {"name": "stderr", "text": self.message + "\n"})
-        return {
-            "status": "error",
-            "execution_count": self.execution_count,
-            "ename": "KernelStartupError",
-            "evalue": self.message,
-            "traceback": [],
-        }
+            # The notebook shows this under the cell.
+            self.send_response(self.iopub_socket, "error", error)
+        return {"status": "error", "execution_count": self.execution_count, **error}
 
 
 def main() -> None:

@@ -23,8 +23,6 @@ from .module_index import INDEX_FORMAT, default_spider, index_module_tree, modul
 from .module_specs import ModuleKernel, module_kernels
 from .refreshing_value import RefreshingValue
 
-TTL_VARIABLE = "HPCLAB_MODULE_KERNELS_TTL"
-
 
 @dataclass(frozen=True)
 class ModuleCatalogue:
@@ -48,13 +46,8 @@ class HpclabKernelSpecManager(KernelSpecManager):
     module_index_file = Unicode(
         "", config=True, help="Site-wide module index (hpclab-module-index); empty or missing: scan MODULEPATH"
     )
-    module_kernels_ttl = Float(config=True, help="Seconds module kernels are kept before a background refresh")
+    module_kernels_ttl = Float(900, config=True, help="Seconds module kernels are kept before a background refresh")
     module_kernel_launcher = List(Unicode(), config=True, help="Command that loads a module, then runs a kernel")
-
-    @default("module_kernels_ttl")
-    def _default_ttl(self) -> float:
-        # Users may shorten it for their own server (the spawn form's environment).
-        return float(os.environ.get(TTL_VARIABLE, "900"))
 
     @default("module_kernel_launcher")
     def _default_launcher(self) -> list[str]:
