@@ -127,6 +127,31 @@ def test_dask_dashboard_entry_asks_for_the_port_and_opens_it_through_the_server(
     tab.close()
 
 
+def test_tensorboard_from_the_launch_dialog_and_in_the_running_panel(page: Page):
+    # What the Lmod panel does: load the module that provides TensorBoard.
+    xsrf = next(cookie["value"] for cookie in page.context.cookies() if cookie["name"] == "_xsrf")
+    loaded = page.request.post(
+        f"{HUB}/user/alice/{SERVER}/module", data={"modules": ["tensorboard/2.21"]}, headers={"X-XSRFToken": xsrf}
+    )
+    assert loaded.ok, loaded.text()
+    page.locator(".jp-LauncherCard", has_text="TensorBoard").click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input[name=arguments]").fill("--logdir .")
+    dialog.locator("select[name=endpoint]").select_option("1")
+    screenshot(page, "05-launch-dialog")
+    with page.context.expect_page() as opened:
+        dialog.locator("button.jp-mod-accept").click()
+    tab = opened.value
+    tab.wait_for_url(re.compile(r"/hpclab/apps/tensorboard/1/"), timeout=90_000)
+    expect(tab).to_have_title("TensorBoard", timeout=60_000)
+    screenshot(tab, "05-tensorboard")
+    tab.close()
+    panel = open_sidebar_panel(page, "[data-id='jp-running-sessions']")
+    expect(panel.get_by_text("TensorBoard (endpoint 1)")).to_be_visible(timeout=20_000)
+    screenshot(page, "05-running-panel")
+    open_sidebar_panel(page, "[data-id='filebrowser']")
+
+
 def test_top_bar_shows_cpu_memory_with_the_job_limit_and_hub_items(page: Page):
     top_bar = page.locator("#jp-top-bar")
     expect(top_bar.get_by_text("Hub Control Panel")).to_be_visible()

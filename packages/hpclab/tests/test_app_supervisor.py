@@ -24,7 +24,13 @@ def supervisor(tmp_path):
         log_name=lambda name, endpoint: f"default.app-{name}-{endpoint}.log",
         url_prefix=lambda name, endpoint: f"/user/alice/hpclab/apps/{name}/{endpoint}",
         root_dir=str(tmp_path),
-        server_environment={**os.environ, "HOME": str(tmp_path), "APP_COLOUR": "from-server"},
+        server_environment={
+            **os.environ,
+            "HOME": str(tmp_path),
+            "APP_COLOUR": "from-server",
+            # In a server the package is installed; here it comes from the source tree.
+            "PYTHONPATH": os.pathsep.join(sys.path),
+        },
     )
 
 
@@ -52,7 +58,7 @@ def test_dialog_variables_win_and_the_workdir_variable_is_honoured(supervisor, t
     (tmp_path / "mlflow").mkdir()
 
     async def scenario():
-        fake = app("--port={port}", workdir_variable="MLRUNS_DIR")
+        fake = app("--port={port}", workdir_variable="MLRUNS_DIR", private_network=False)
         launch = LaunchInput((), {"APP_COLOUR": "from-dialog", "MLRUNS_DIR": str(tmp_path / "mlflow")})
         instance = await supervisor.start(fake, 0, launch)
         reader, writer = await asyncio.open_connection("127.0.0.1", instance.port)
@@ -84,3 +90,18 @@ def test_a_missing_program_says_what_to_do(supervisor):
     )
     with pytest.raises(AppStartError, match=r"not installed on .*: launch noVNC on a visu node"):
         run(supervisor.start(novnc, 0, LaunchInput((), {})))
+
+
+def test_a_tcp_app_in_its_own_network_is_reachable_only_through_its_socket(supervisor):
+    async def scenario():
+        instance = await supervisor.start(app("--port={port}"), 2, LaunchInput((), {}))
+        through_socket = await answers_http(instance.socket_path, 0, "/")
+        inner_port = int(instance.log_path.read_text().split("--port=")[1].split("'")[0])
+        from_the_node = await answers_http("", inner_port, "/")
+        await supervisor.stop_all()
+        return through_socket, from_the_node, instance
+
+    through_socket, from_the_node, instance = run(scenario())
+    assert through_socket
+    assert not from_the_node
+    assert instance.process.returncode is not None

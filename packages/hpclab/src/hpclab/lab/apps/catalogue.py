@@ -9,6 +9,9 @@
       workdir_variable: MLRUNS_DIR     # start there when the variable is set (else HOME)
       missing_help: ...                # said when the command is not found
       icon: <svg ...>
+      private_network: true            # a {port} app gets a network namespace of its own
+      absolute_url: true               # the app serves under {prefix} (false: at /)
+      open_path: ""                    # what the browser opens under the app's URL
 
 Placeholders in command: {socket} (a Unix socket path), {port} (a free TCP port),
 {prefix} (the app's URL path, no trailing slash), {home}.
@@ -43,10 +46,17 @@ class AppDefinition:
     icon: str = ""
     timeout: float = 60.0
     environment: Mapping[str, str] = field(default_factory=dict)
+    private_network: bool = True
+    absolute_url: bool = True
+    open_path: str = ""
 
     @property
     def listens_on_socket(self) -> bool:
         return any("{socket}" in word for word in self.command)
+
+    @property
+    def listens_on_port(self) -> bool:
+        return any("{port}" in word for word in self.command)
 
     def public(self) -> dict[str, Any]:
         """What the front end needs: no command."""
@@ -87,6 +97,9 @@ def definition(name: str, data: Mapping[str, Any]) -> AppDefinition:
         icon=str(data.get("icon", "")),
         timeout=float(data.get("timeout", 60)),
         environment={str(key): str(value) for key, value in dict(data.get("environment", {})).items()},
+        private_network=bool(data.get("private_network", True)),
+        absolute_url=bool(data.get("absolute_url", True)),
+        open_path=str(data.get("open_path", "")),
     )
 
 

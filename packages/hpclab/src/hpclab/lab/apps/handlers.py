@@ -72,7 +72,8 @@ class AppHandler(APIHandler):
             self.set_status(502)
             self.finish({"message": error.message, "log_tail": error.log_tail, "log": error.log_path})
             return
-        self.finish({"url": f"{self.base_url}hpclab/apps/{app.name}/{number}/", **instance.public()})
+        url = f"{self.base_url}hpclab/apps/{app.name}/{number}/"
+        self.finish({"url": url + app.open_path.format(path=url.strip("/")), **instance.public()})
 
     @web.authenticated
     async def delete(self, name: str, endpoint: str) -> None:
@@ -117,7 +118,7 @@ class AppProxyHandler(ProxyHandler):
             self.finish(page)
             raise web.Finish()
         self.proxy_base = f"hpclab/apps/{app.name}/{number}"
-        self.absolute_url = True
+        self.absolute_url = app.absolute_url
         self.unix_socket = instance.socket_path or None
         return "localhost", instance.port or 80
 

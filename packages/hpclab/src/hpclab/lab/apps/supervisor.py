@@ -10,6 +10,7 @@ import os
 import shutil
 import signal
 import socket
+import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -56,6 +57,25 @@ class Instance:
             "started": self.started_at,
             "log": str(self.log_path),
         }
+
+
+def private_network_command(socket_path: str, port: int, command: list[str]) -> list[str]:
+    """The command run in a network namespace of its own, reachable through socket_path
+    (see private_network.py); no privilege needed: a user namespace maps the user."""
+    return [
+        "unshare",
+        "--user",
+        "--map-root-user",
+        "--net",
+        "--",
+        sys.executable,
+        "-m",
+        "hpclab.lab.apps.private_network",
+        f"--socket={socket_path}",
+        f"--port={port}",
+        "--",
+        *command,
+    ]
 
 
 def free_port() -> int:
@@ -149,11 +169,12 @@ class Supervisor:
     async def _start(self, app: AppDefinition, endpoint: int, launch: LaunchInput) -> Instance:
         environment = {**self.server_environment, **app.environment, **launch.environment}
         self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        socket_path = str(self.runtime_dir / f"{app.name}-{endpoint}.sock") if app.listens_on_socket else ""
+        private = app.listens_on_port and app.private_network
+        socket_path = str(self.runtime_dir / f"{app.name}-{endpoint}.sock") if app.listens_on_socket or private else ""
         if socket_path:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(socket_path)
-        port = free_port() if any("{port}" in word for word in app.command) else 0
+        port = free_port() if app.listens_on_port else 0
         prefix = self.url_prefix(app.name, endpoint)
         values = {"socket": socket_path, "port": str(port), "prefix": prefix, "home": environment.get("HOME", "")}
         command = [word.format(**values) for word in app.command] + list(launch.arguments)
@@ -163,6 +184,9 @@ class Supervisor:
             help_text = app.missing_help or "load the module that provides it (Lmod panel), then launch again"
             raise AppStartError(f"{command[0]} is not installed on {socket.gethostname()}: {help_text}", "", "")
         workdir = self._workdir(app, environment)
+        if private:
+            command = private_network_command(socket_path, port, [executable, *command[1:]])
+            executable, port = command[0], 0
         self.log_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         descriptor = os.open(log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         try:

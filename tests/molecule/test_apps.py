@@ -1,0 +1,189 @@
+"""Applications behind alice's JupyterLab server, through the hub's proxy: launched as
+the launch dialog does, with the programs from the demo's module tree."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+
+import pytest
+
+from conftest import REPO, as_user
+from hubclient import LabKernel
+
+ARTIFACTS = REPO / "artifacts"
+TIMINGS: dict[str, float] = {}
+INTERACTIVE = {"kind": "interactive"}
+
+
+def server(session, name: str, options: dict):
+    response = session.start(name, options)
+    assert response.status_code in (201, 202), response.text
+    session.wait_ready(name)
+    path = f"/user/{session.user}/{name}"
+    assert session.http.get(session.url(f"{path}/lab"), timeout=60).status_code == 200
+    return path
+
+
+@pytest.fixture(scope="module")
+def alice_lab(alice):
+    path = server(alice, "apps", INTERACTIVE)
+    yield alice, path
+    alice.stop("apps")
+    (ARTIFACTS / "apps-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+
+
+def load_module(session, path: str, module: str) -> None:
+    """What the Lmod panel does."""
+    response = session.server_request("POST", path, "/module", json={"modules": [module]})
+    assert response.status_code == 200, response.text
+
+
+def launch(session, path: str, app: str, endpoint: int, arguments: str = "", environment: str = ""):
+    started = time.monotonic()
+    response = session.server_request(
+        "POST", path, f"/hpclab/api/apps/{app}/{endpoint}", json={"arguments": arguments, "environment": environment}
+    )
+    return response, time.monotonic() - started
+
+
+def test_tensorboard_on_endpoint_1_with_a_relative_logdir(alice_lab, node):
+    alice, path = alice_lab
+    # A run with one scalar, written as PyTorch or Keras would (TensorBoard's own writer).
+    node("hub").check_output(
+        as_user(
+            "alice",
+            '/cluster/software/envs/tensorboard-2.21/bin/python -c "'
+            "import time\n"
+            "from tensorboard.compat.proto import event_pb2, summary_pb2\n"
+            "from tensorboard.summary.writer.event_file_writer import EventFileWriter\n"
+            "writer = EventFileWriter('tb-runs/run1')\n"
+            "summary = summary_pb2.Summary(value=[summary_pb2.Summary.Value(tag='loss', simple_value=0.5)])\n"
+            "writer.add_event(event_pb2.Event(wall_time=time.time(), step=1, summary=summary))\n"
+            'writer.close()"',
+        )
+    )
+    load_module(alice, path, "tensorboard/2.21")
+    response, seconds = launch(alice, path, "tensorboard", 1, "--logdir tb-runs")
+    assert response.status_code == 200, response.text
+    TIMINGS["tensorboard_s"] = round(seconds, 2)
+    assert response.json()["url"] == f"{path}/hpclab/apps/tensorboard/1/"
+    page = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/1/"), timeout=60)
+    assert page.status_code == 200
+    assert "<title>TensorBoard</title>" in page.text
+    # The relative --logdir was read from the file browser's root (alice's home).
+    deadline = time.monotonic() + 60
+    while True:
+        runs = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/1/data/runs"), timeout=60).json()
+        if runs or time.monotonic() > deadline:
+            break
+        time.sleep(2)
+    assert runs == ["run1"]
+
+
+def test_tensorboard_without_logdir_says_so(alice_lab):
+    alice, path = alice_lab
+    response, _ = launch(alice, path, "tensorboard", 2, "--port 1")
+    assert response.status_code == 400
+    assert "needs --logdir" in response.json()["message"]
+
+
+def test_mlflow_in_mlruns_dir_lists_the_demo_experiment(alice_lab, node):
+    alice, path = alice_lab
+    node("hub").check_output(
+        as_user(
+            "alice",
+            'cd $WORK && MLFLOW_ALLOW_FILE_STORE=true /cluster/software/envs/mlflow-3.17/bin/python -c "'
+            "import mlflow; mlflow.set_tracking_uri('file:mlflow/mlruns'); mlflow.set_experiment('demo-experiment')\n"
+            "with mlflow.start_run(): mlflow.log_metric('loss', 0.25)\"",
+        )
+    )
+    load_module(alice, path, "mlflow/3.17")
+    response, seconds = launch(alice, path, "mlflow", 0, environment="MLRUNS_DIR=$WORK/mlflow")
+    assert response.status_code == 200, response.text
+    TIMINGS["mlflow_s"] = round(seconds, 2)
+    experiments = alice.http.get(
+        alice.url(f"{path}/hpclab/apps/mlflow/0/ajax-api/2.0/mlflow/experiments/search?max_results=20"), timeout=60
+    )
+    assert experiments.status_code == 200, experiments.text[:500]
+    assert "demo-experiment" in [experiment["name"] for experiment in experiments.json()["experiments"]]
+
+
+def test_a_failing_app_shows_its_own_error_on_its_page(alice_lab):
+    alice, path = alice_lab
+    started = time.monotonic()
+    response, _ = launch(alice, path, "tensorboard", 0, "--logdir tb-runs --no-such-flag")
+    assert response.status_code == 502
+    assert time.monotonic() - started < 30
+    assert "unrecognized arguments: --no-such-flag" in response.json()["log_tail"]
+    page = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/0/"), timeout=60)
+    assert page.status_code == 502
+    assert "unrecognized arguments: --no-such-flag" in page.text
+    assert "/cluster/work/alice/jupyter_spawner_logs/apps.app-tensorboard-0.log" in page.text
+
+
+def test_novnc_outside_the_visu_partition_says_the_vnc_server_is_missing(alice_lab):
+    alice, path = alice_lab
+    response, _ = launch(alice, path, "novnc", 0)
+    assert response.status_code == 502
+    assert "visu partition" in response.json()["log_tail"]
+    assert "vncserver" in response.json()["log_tail"]
+
+
+def test_code_server_that_is_not_installed_says_so(alice_lab):
+    alice, path = alice_lab
+    response, _ = launch(alice, path, "code-server", 0)
+    assert response.status_code == 502
+    assert "code-server is not installed on this cluster" in response.json()["message"]
+
+
+def test_running_apps_are_listed_and_a_shut_down_app_is_gone(alice_lab, node):
+    alice, path = alice_lab
+    running = alice.server_request("GET", path, "/hpclab/api/apps").json()["running"]
+    assert {(app["app"], app["endpoint"]) for app in running} >= {("tensorboard", 1), ("mlflow", 0)}
+    assert alice.server_request("DELETE", path, "/hpclab/api/apps/tensorboard/1").status_code == 204
+    assert node("hub").run("pgrep -u alice -f 'tensorboard --host'").stdout == ""
+    running = alice.server_request("GET", path, "/hpclab/api/apps").json()["running"]
+    assert ("tensorboard", 1) not in {(app["app"], app["endpoint"]) for app in running}
+    # Relaunched with other arguments.
+    response, _ = launch(alice, path, "tensorboard", 1, "--logdir . --reload_interval 60")
+    assert response.status_code == 200, response.text
+
+
+def test_bob_reaches_none_of_alices_apps(alice_lab, login, node):
+    alice, alice_path = alice_lab
+    log = node("hub").check_output("cat /cluster/work/alice/jupyter_spawner_logs/apps.app-tensorboard-1.log")
+    inner_port = re.findall(r"--port=(\d+)", log)[-1]
+    sockets = node("hub").check_output("ls -d /tmp/hpclab-apps-*/tensorboard-1.sock").split()
+    # Directly on the node: TensorBoard's port exists only in its own network, its socket
+    # sits in a directory only alice can enter.
+    assert node("hub").run(as_user("bob", f"curl -s -m 5 http://127.0.0.1:{inner_port}/")).rc != 0
+    for socket_path in sockets:
+        assert node("hub").run(as_user("bob", f"curl -s -m 5 --unix-socket {socket_path} http://x/")).rc != 0
+    assert node("hub").run(f"curl -s -m 5 --unix-socket {sockets[0]} http://x/ -o /dev/null").rc == 0
+    # Through the proxy: alice's server is not bob's, and bob's /proxy/<port> refuses her ports.
+    bob = login("bob")
+    assert bob.http.get(bob.url(f"{alice_path}/hpclab/apps/tensorboard/1/"), timeout=60).status_code in (403, 404)
+    bob_path = server(bob, "apps", INTERACTIVE)
+    try:
+        kernel_port = alice_http_server(alice, alice_path)
+        assert alice.http.get(alice.url(f"{alice_path}/proxy/{kernel_port}/"), timeout=60).status_code == 200
+        refused = bob.http.get(bob.url(f"{bob_path}/proxy/{kernel_port}/"), timeout=60)
+        assert refused.status_code == 403
+        assert "nothing of yours listens on port" in refused.text
+    finally:
+        bob.stop("apps")
+
+
+def alice_http_server(alice, path: str) -> int:
+    """A plain web server alice starts from a notebook, on a TCP port of the node."""
+    kernel = LabKernel(alice, path)
+    stdout, errors = kernel.execute(
+        "import http.server, socket, threading\n"
+        "server = http.server.HTTPServer(('127.0.0.1', 0), http.server.SimpleHTTPRequestHandler)\n"
+        "threading.Thread(target=server.serve_forever, daemon=True).start()\n"
+        "print(server.server_address[1])"
+    )
+    assert errors == "", errors
+    return int(stdout.strip())
