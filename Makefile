@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LABEXTENSION := packages/hpclab/labextension
 
-.PHONY: help host venv labextension demo demo-down lint unit molecule test bench bench-kernels
+.PHONY: help host venv labextension demo demo-down lint unit molecule test bench bench-kernels bench-proxy
 
 help:
 	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
@@ -18,6 +18,7 @@ help:
 	@echo "make test       lint, unit tests and the Molecule scenario (what CI runs)"
 	@echo "make bench      spawn latency and hub memory, measured on the running demo"
 	@echo "make bench-kernels  module kernel discovery on generated trees of 100 and 1000 modules"
+	@echo "make bench-proxy    file downloads through the hub and a server's /proxy/<port>, on the demo"
 
 host:
 	@scripts/ensure-host.sh
@@ -65,3 +66,6 @@ bench: venv
 
 bench-kernels: host venv
 	python tests/bench/kernels_bench.py
+
+bench-proxy: venv
+	python tests/bench/proxy_download_bench.py --cluster $(DEMO_CLUSTER) --port $(DEMO_HUB_PORT)

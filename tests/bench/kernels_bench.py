@@ -21,10 +21,10 @@ REPO = Path(__file__).resolve().parents[2]
 sys.path[:0] = [str(REPO / "packages/hpclab/src"), str(REPO / "packages/hpclab/tests")]
 
 from jupyter_client.kernelspec import KernelSpecManager  # noqa: E402
-from module_trees import SPIDER, add_env_module, generate_tree, kernel_json  # noqa: E402
 
 from hpclab.lab.kernels.module_index import index_module_tree, write_index  # noqa: E402
 from hpclab.lab.kernels.spec_manager import HpclabKernelSpecManager  # noqa: E402
+from module_trees import SPIDER, add_env_module, generate_tree, kernel_json  # noqa: E402
 
 
 def timed(action: Callable[[], object]) -> float:

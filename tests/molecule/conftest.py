@@ -10,11 +10,12 @@ import os
 import shlex
 import subprocess
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 import testinfra
+from playwright.sync_api import Browser, sync_playwright
 from testinfra.host import Host
 
 from hubclient import HubSession
@@ -22,6 +23,16 @@ from hubclient import HubSession
 CLUSTER = os.environ.get("HPCLAB_CLUSTER_NAME", "hpclab-demo")
 HUB_PORT = os.environ.get("HPCLAB_HUB_PORT", "8443")
 NODES = ("hub", "slurmctld", "cn1", "cn2")
+# Chromium on a closed network: no background connections, no sandbox as root.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 MODULE_NODES = ("hub", "cn1", "cn2")
 
 
@@ -86,3 +97,12 @@ def alice(login: Callable[[str], HubSession]) -> HubSession:
         time.sleep(1)
     session.logout()
     return login("alice")
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Browser]:
+    """Debian's chromium (a downloaded browser cannot run here), headless."""
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()

@@ -8,9 +8,11 @@ import re
 import time
 
 import pytest
+from playwright.sync_api import expect
 
 from conftest import REPO, as_user
 from hubclient import LabKernel
+from webpages import HUB, log_in, screenshot
 
 ARTIFACTS = REPO / "artifacts"
 TIMINGS: dict[str, float] = {}
@@ -131,6 +133,27 @@ def test_novnc_outside_the_visu_partition_says_the_vnc_server_is_missing(alice_l
     assert "vncserver" in response.json()["log_tail"]
 
 
+def test_novnc_desktop_on_the_visu_node_in_the_browser(alice, browser):
+    path = server(
+        alice, "visu", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
+    )
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1300, "height": 800})
+    try:
+        response, seconds = launch(alice, path, "novnc", 0)
+        assert response.status_code == 200, response.text
+        TIMINGS["novnc_s"] = round(seconds, 2)
+        page = context.new_page()
+        log_in(page, "alice")
+        page.goto(HUB + response.json()["url"])
+        # noVNC's own status line: its websocket reached the VNC server, in alice's session.
+        expect(page.locator("#noVNC_status")).to_have_text(re.compile(r"Connected .*to alice@cn2"), timeout=60_000)
+        page.wait_for_timeout(2000)
+        screenshot(page, "12-novnc-desktop")
+    finally:
+        context.close()
+        alice.stop("visu")
+
+
 def test_code_server_that_is_not_installed_says_so(alice_lab):
     alice, path = alice_lab
     response, _ = launch(alice, path, "code-server", 0)
@@ -174,6 +197,22 @@ def test_bob_reaches_none_of_alices_apps(alice_lab, login, node):
         assert "nothing of yours listens on port" in refused.text
     finally:
         bob.stop("apps")
+
+
+def test_a_file_larger_than_the_proxys_buffer_downloads_whole(alice_lab, node):
+    alice, path = alice_lab
+    size = 300 * 2**20  # stock jupyter-server-proxy gives up past 100 MB
+    node("hub").check_output(as_user("alice", f"truncate -s {size} ~/big-download.bin"))
+    try:
+        port = alice_http_server(alice, path)
+        received = 0
+        with alice.http.get(alice.url(f"{path}/proxy/{port}/big-download.bin"), stream=True, timeout=300) as response:
+            assert response.status_code == 200
+            for chunk in response.iter_content(1 << 20):
+                received += len(chunk)
+        assert received == size
+    finally:
+        node("hub").check_output(as_user("alice", "rm -f ~/big-download.bin"))
 
 
 def alice_http_server(alice, path: str) -> int:

@@ -10,41 +10,17 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect
 
-from conftest import HUB_PORT, REPO, as_user, password
+from conftest import as_user
+from webpages import HUB, SCREENSHOTS, log_in, screenshot
 
-HUB = f"https://127.0.0.1:{HUB_PORT}"
 SERVER = "browser"
 LAB = f"{HUB}/user/alice/{SERVER}/lab"
-ARTIFACTS = REPO / "artifacts" / "browser"
-# Chromium on a closed network: no background connections, no sandbox as root.
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 CATEGORIES = ("Notebook", "Console", "Applications", "Dashboards", "HPC Tools", "Documentation", "Other")
 DOCUMENTATION = ("JupyterLab", "Slurm", "Lmod", "Python", "Dask")
 DEMO_MODULES = ("python/3.11-base", "python/3.11-science", "demo-project/1.0")
 TIMINGS: dict[str, float] = {}
-
-
-def screenshot(page: Page, step: str) -> None:
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=ARTIFACTS / f"{step}.png")
-
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
-        yield browser
-        browser.close()
 
 
 @pytest.fixture(scope="module")
@@ -55,7 +31,7 @@ def page(browser: Browser, alice) -> Iterator[Page]:
     context.set_default_timeout(60_000)
     page = context.new_page()
     yield page
-    (ARTIFACTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
+    (SCREENSHOTS / "timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
     context.close()
 
 
@@ -76,12 +52,7 @@ def open_sidebar_panel(page: Page, tab_selector: str) -> Locator:
 def test_login_form_and_slurm_server_from_the_spawn_form(page: Page, node):
     # Files the later steps look for, there before the Lab lists its directories.
     node("hub").check_output(as_user("alice", 'for d in HOME WORK SCRATCH; do touch "${!d}/in-$d.txt"; done'))
-    page.goto(f"{HUB}/hub/login")
-    page.fill("#username_input", "alice")
-    page.fill("#password_input", password("alice"))
-    screenshot(page, "01-login")
-    page.click("#login_submit")
-    page.wait_for_url(re.compile(r"/hub/(home|spawn)"))
+    log_in(page, "alice", "01-login")
     page.goto(f"{HUB}/hub/spawn/alice/{SERVER}")
     page.check("#kind-slurm")
     page.select_option("#partition", "cpu")

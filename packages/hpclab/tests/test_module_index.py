@@ -2,7 +2,6 @@ import json
 import stat
 
 import pytest
-from module_trees import SPIDER, add_env_module, add_module, generate_tree, kernel_json
 
 from hpclab.lab.kernels.module_index import (
     ModuleIndexError,
@@ -11,6 +10,7 @@ from hpclab.lab.kernels.module_index import (
     path_dirs_by_module,
     run_spider,
 )
+from module_trees import SPIDER, add_env_module, add_module, generate_tree, kernel_json
 
 
 def test_modules_with_kernels_are_indexed_with_their_kernel_directories(tmp_path):

@@ -3,9 +3,9 @@ import subprocess
 import sys
 
 import pytest
-from module_trees import LMOD_CMD, add_module
 
 from hpclab.lab.kernels.module_kernel import ModuleLoadError, apply_lmod_code, connection_file, load_module
+from module_trees import LMOD_CMD, add_module
 
 
 @pytest.fixture

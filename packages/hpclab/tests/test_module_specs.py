@@ -1,8 +1,7 @@
 import re
 
-from module_trees import add_env_module, kernel_json
-
 from hpclab.lab.kernels.module_specs import kernel_name, module_kernels
+from module_trees import add_env_module, kernel_json
 
 LAUNCHER = ["/opt/jupyter/bin/hpclab-module-kernel"]
 

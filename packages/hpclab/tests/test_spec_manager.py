@@ -3,10 +3,10 @@ import time
 
 import pytest
 from jupyter_client.kernelspec import NoSuchKernel
-from module_trees import add_env_module, kernel_json
 
 from hpclab.lab.kernels.module_index import INDEX_FORMAT
 from hpclab.lab.kernels.spec_manager import HpclabKernelSpecManager
+from module_trees import add_env_module, kernel_json
 
 
 def write_index(path, modules):

@@ -1,7 +1,7 @@
 """Run an application that can only listen on TCP in a network namespace of its own,
 reachable only through a Unix socket in the user's private directory.
 
-    unshare --user --map-root-user --net -- python -m hpclab.lab.apps.private_network \\
+    unshare --user --map-current-user --keep-caps --net -- python -m hpclab.lab.apps.private_network \\
         --socket /tmp/hpclab-apps-x/tensorboard-1.sock --port 6006 -- tensorboard --port 6006 ...
 
 Inside the new namespace only its own loopback exists: the app's port cannot be reached

@@ -65,7 +65,10 @@ def private_network_command(socket_path: str, port: int, command: list[str]) -> 
     return [
         "unshare",
         "--user",
-        "--map-root-user",
+        # The user stays themself inside (tools that think they are root misbehave);
+        # the namespace's capabilities are kept so that loopback can be brought up.
+        "--map-current-user",
+        "--keep-caps",
         "--net",
         "--",
         sys.executable,
