@@ -1,0 +1,2 @@
+"""Power and CO2 of a user's server: RAPL energy counters, the server's share of the CPU
+time, NVML for the job's GPUs, and France's real-time emission factor."""
