@@ -33,6 +33,7 @@ def alice_lab(alice):
     path = server(alice, "apps", INTERACTIVE)
     yield alice, path
     alice.stop("apps")
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
     (ARTIFACTS / "apps-timings.json").write_text(json.dumps(TIMINGS, indent=2) + "\n")
 
 

@@ -1,0 +1,88 @@
+"""CPU time: the node's (from /proc/stat) and the server's own (its Slurm job's cgroup,
+which counts processes that have exited, or else the server's process tree).
+
+The server's share of the node's CPU time over an interval is the share of the package
+energy attributed to it.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterable
+from pathlib import Path
+
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# /proc/stat cpu line: user nice system idle iowait irq softirq steal guest guest_nice
+_BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
+
+
+def node_cpu_seconds(proc: Path = Path("/proc")) -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole node since boot."""
+    fields = [int(value) for value in (proc / "stat").read_text().splitlines()[0].split()[1:]]
+    busy = sum(fields[index] for index in _BUSY_FIELDS if index < len(fields))
+    total = sum(fields[:8])
+    return busy / CLOCK_TICKS, total / CLOCK_TICKS
+
+
+def cgroup_of(pid: int, proc: Path = Path("/proc")) -> dict[str, str]:
+    """{controller (or "" for cgroup v2): path} of a process."""
+    paths = {}
+    for line in (proc / str(pid) / "cgroup").read_text().splitlines():
+        _, controllers, path = line.split(":", 2)
+        for controller in controllers.split(",") if controllers else [""]:
+            paths[controller] = path
+    return paths
+
+
+def cgroup_cpu_seconds(paths: dict[str, str], root: Path = Path("/sys/fs/cgroup")) -> float | None:
+    """CPU seconds used in the cgroup (v1 cpuacct or v2 cpu.stat), or None."""
+    if "cpuacct" in paths:
+        usage = root / "cpuacct" / paths["cpuacct"].lstrip("/") / "cpuacct.usage"
+        if usage.is_file():
+            return int(usage.read_text()) / 1e9
+    if "" in paths:
+        stat = root / paths[""].lstrip("/") / "cpu.stat"
+        if stat.is_file():
+            for line in stat.read_text().splitlines():
+                name, value = line.split()
+                if name == "usage_usec":
+                    return int(value) / 1e6
+    return None
+
+
+def process_tree_cpu_seconds(root_pid: int, proc: Path = Path("/proc")) -> float:
+    """CPU seconds of a process and its descendants, children they have waited for included."""
+    children: dict[int, list[int]] = {}
+    times: dict[int, float] = {}
+    for entry in _pids(proc):
+        try:
+            stat = (proc / str(entry) / "stat").read_text()
+        except OSError:
+            continue
+        fields = stat.rsplit(")", 1)[1].split()
+        parent = int(fields[1])
+        children.setdefault(parent, []).append(entry)
+        # utime stime cutime cstime are fields 14 to 17 of stat (11 to 14 after the name)
+        times[entry] = sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+    total, pending = 0.0, [root_pid]
+    while pending:
+        pid = pending.pop()
+        total += times.get(pid, 0.0)
+        pending.extend(children.get(pid, []))
+    return total
+
+
+def _pids(proc: Path) -> Iterable[int]:
+    for entry in proc.iterdir():
+        if entry.name.isdigit():
+            yield int(entry.name)
+
+
+def own_cgroup(paths: dict[str, str], environment: dict[str, str]) -> dict[str, str] | None:
+    """The cgroup paths when they are the server's own (its Slurm job's, or its Interactive
+    unit's), not a cgroup it shares with other work."""
+    job = environment.get("SLURM_JOB_ID")
+    for path in paths.values():
+        if (job and f"/job_{job}" in path) or "/hpclab-interactive-" in path:
+            return paths
+    return None

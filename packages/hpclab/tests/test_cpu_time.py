@@ -1,0 +1,67 @@
+import os
+
+from hpclab.lab.power.cpu_time import (
+    CLOCK_TICKS,
+    cgroup_cpu_seconds,
+    cgroup_of,
+    node_cpu_seconds,
+    own_cgroup,
+    process_tree_cpu_seconds,
+)
+
+
+def stat_line(pid: int, name: str, parent: int, utime: int, stime: int, cutime: int = 0, cstime: int = 0) -> str:
+    # pid (comm) state ppid pgrp session tty tpgid flags minflt cminflt majflt cmajflt utime stime cutime cstime ...
+    return f"{pid} ({name}) S {parent} 1 1 0 -1 0 0 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 1 0 0 0 0\n"
+
+
+def fake_proc(root, processes):
+    for pid, (name, parent, *times) in processes.items():
+        (root / str(pid)).mkdir(parents=True)
+        (root / str(pid) / "stat").write_text(stat_line(pid, name, parent, *times))
+    (root / "self").mkdir(exist_ok=True)
+    return root
+
+
+def test_node_cpu_time_by_hand(tmp_path):
+    (tmp_path / "stat").write_text("cpu  100 20 30 800 10 5 5 0 0 0\ncpu0 50 10 15 400 5 2 3 0 0 0\n")
+    busy, total = node_cpu_seconds(tmp_path)
+    assert busy == 160 / CLOCK_TICKS  # user nice system irq softirq steal
+    assert total == 970 / CLOCK_TICKS
+
+
+def test_the_servers_process_tree_with_exited_children(tmp_path):
+    proc = fake_proc(
+        tmp_path,
+        {
+            10: ("jupyterhub-sing", 1, 100, 50, 30, 20),  # 30+20: kernels that have exited
+            11: ("python", 10, 200, 0),
+            12: ("tensorboard (x)", 11, 40, 10),  # a name with a space and a parenthesis
+            20: ("bob's job", 1, 999, 999),
+        },
+    )
+    assert process_tree_cpu_seconds(10, proc) == (100 + 50 + 30 + 20 + 200 + 40 + 10) / CLOCK_TICKS
+
+
+def test_cgroup_v1_and_v2_usage(tmp_path):
+    (tmp_path / "1").mkdir()
+    (tmp_path / "1" / "cgroup").write_text(
+        "5:cpu,cpuacct:/slurm/uid_2001/job_42/step_batch\n4:memory:/slurm/uid_2001/job_42\n0::/\n"
+    )
+    paths = cgroup_of(1, tmp_path)
+    assert paths["cpuacct"] == "/slurm/uid_2001/job_42/step_batch"
+    assert own_cgroup(paths, {"SLURM_JOB_ID": "42"}) == paths
+    assert own_cgroup(paths, {"SLURM_JOB_ID": "43"}) is None
+    assert own_cgroup({"": "/user.slice/user-2001.slice/session-3.scope"}, {}) is None
+    usage = tmp_path / "fs" / "cpuacct" / "slurm/uid_2001/job_42/step_batch"
+    usage.mkdir(parents=True)
+    (usage / "cpuacct.usage").write_text("2500000000\n")
+    assert cgroup_cpu_seconds(paths, tmp_path / "fs") == 2.5
+    v2 = tmp_path / "fs" / "system.slice" / "hpclab-interactive-alice-x.service"
+    v2.mkdir(parents=True)
+    (v2 / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n")
+    assert cgroup_cpu_seconds({"": "/system.slice/hpclab-interactive-alice-x.service"}, tmp_path / "fs") == 1.5
+
+
+def test_this_process_reads_itself():
+    assert process_tree_cpu_seconds(os.getpid()) >= 0
