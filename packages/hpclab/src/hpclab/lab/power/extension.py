@@ -1,0 +1,88 @@
+"""Server extension of the power indicators: the sampler's thread and GET /hpclab/api/power
+(which only reads what the sampler last computed)."""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import url_path_join
+from tornado import web
+from traitlets import Float, Unicode
+from traitlets.config import Configurable
+
+from hpclab.common.spawner_logs import DEFAULT_SERVER_LABEL
+
+from . import cpu_time, gpus
+from .emission_factor import ODRE_RECORDS, EmissionFactorSource
+from .rapl import POWERCAP, find_packages
+from .sampler import PowerSampler
+
+
+class HpclabPower(Configurable):
+    period = Float(5.0, config=True, help="Seconds between samples")
+    powercap = Unicode(str(POWERCAP), config=True, help="Where the RAPL zones are")
+    factor_url = Unicode(ODRE_RECORDS, config=True, help="Records API of the real-time emission factor")
+    factor_refresh = Float(1800.0, config=True, help="Seconds between fetches of the emission factor")
+    factor_max_age = Float(3 * 3600.0, config=True, help="Past this age, the static factor is used")
+    static_factor = Float(50.0, config=True, help="gCO2eq/kWh used when no real-time value is recent")
+    static_factor_source = Unicode(
+        "hpclab default (set the site's static factor and its source)", config=True, help="Where it comes from"
+    )
+    totals_dir = Unicode("", config=True, help="Where cumulative energy and CO2 are kept (default ~/.local/share)")
+
+
+class PowerHandler(APIHandler):
+    def initialize(self, sampler: PowerSampler) -> None:
+        self.sampler = sampler
+
+    @web.authenticated
+    def get(self) -> None:
+        self.finish(self.sampler.state())
+
+
+def _own_cpu(server_pid: int) -> Any:
+    cgroup = cpu_time.own_cgroup(cpu_time.cgroup_of(server_pid), dict(os.environ))
+    if cgroup is not None:
+        return lambda: cpu_time.cgroup_cpu_seconds(cgroup) or 0.0
+    return lambda: cpu_time.process_tree_cpu_seconds(server_pid)
+
+
+def _job_gpus() -> Any:
+    gpu_ids = gpus.job_gpu_ids(os.environ)
+    if not gpu_ids:
+        return lambda: None
+
+    def read() -> gpus.GpuPower:
+        import pynvml  # nvidia-ml-py: only where the job has GPUs
+
+        return gpus.job_gpu_power(pynvml, gpu_ids)
+
+    return read
+
+
+def _load_jupyter_server_extension(serverapp: Any) -> None:
+    config = HpclabPower(parent=serverapp)
+    server = os.environ.get("JUPYTERHUB_SERVER_NAME") or DEFAULT_SERVER_LABEL
+    totals_dir = Path(config.totals_dir or Path.home() / ".local" / "share" / "hpclab" / "power")
+    factors = EmissionFactorSource(
+        config.factor_url, config.static_factor, config.static_factor_source, config.factor_max_age, time.monotonic
+    )
+    sampler = PowerSampler(
+        packages=lambda: find_packages(Path(config.powercap)),
+        node_cpu=cpu_time.node_cpu_seconds,
+        own_cpu=_own_cpu(os.getpid()),
+        gpus=_job_gpus(),
+        factors=factors,
+        totals_file=totals_dir / f"{server}.json",
+    )
+    stop = threading.Event()
+    threading.Thread(
+        target=sampler.run_forever, args=(config.period, config.factor_refresh, stop), name="hpclab-power", daemon=True
+    ).start()
+    route = url_path_join(serverapp.web_app.settings["base_url"], r"/hpclab/api/power")
+    serverapp.web_app.add_handlers(".*", [(route, PowerHandler, {"sampler": sampler})])

@@ -1,0 +1,167 @@
+"""The power sampler of a user's server: every few seconds, in its own thread, it reads
+the CPU packages' energy, the node's and the server's CPU time, and the job's GPUs, and
+adds the interval's energy and CO2 (at the emission factor in force then) to totals kept
+in a file, so that they survive page reloads and server restarts.
+
+The server's CPU power is the packages' power times the server's share of the CPU time
+the node spent in that interval.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .emission_factor import EmissionFactorSource
+from .gpus import GpuPower, GpusUnavailable
+from .rapl import Package, RaplUnavailable, packages_energy_uj, power_limit_w, read_energy
+
+JOULES_PER_KWH = 3.6e6
+
+
+@dataclass
+class Reading:
+    at: float
+    energy_uj: dict[str, int]
+    node_busy_s: float
+    own_s: float
+    gpu_energy_j: float | None
+
+
+@dataclass
+class Totals:
+    energy_j: float = 0.0
+    co2_g: float = 0.0
+    since: float = field(default_factory=time.time)
+
+    @classmethod
+    def load(cls, path: Path) -> Totals:
+        try:
+            data = json.loads(path.read_text())
+            return cls(float(data["energy_j"]), float(data["co2_g"]), float(data["since"]))
+        except (OSError, ValueError, KeyError, TypeError):
+            return cls()
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(json.dumps({"energy_j": self.energy_j, "co2_g": self.co2_g, "since": self.since}))
+        os.replace(temporary, path)
+
+
+class PowerSampler:
+    def __init__(
+        self,
+        packages: Callable[[], list[Package]],
+        node_cpu: Callable[[], tuple[float, float]],
+        own_cpu: Callable[[], float],
+        gpus: Callable[[], GpuPower | None],
+        factors: EmissionFactorSource,
+        totals_file: Path,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._find_packages = packages
+        self._node_cpu = node_cpu
+        self._own_cpu = own_cpu
+        self._gpus = gpus
+        self.factors = factors
+        self.totals_file = totals_file
+        self.totals = Totals.load(totals_file)
+        self.clock = clock
+        self._packages: list[Package] | None = None
+        self._previous: Reading | None = None
+        self._lock = threading.Lock()
+        self.cpu_w: float | None = None
+        self.cpu_limit_w: float | None = None
+        self.cpu_reason = "measuring"
+        self.gpu: GpuPower | None = None
+        self.gpu_reason = ""
+
+    def _cpu_energy(self) -> tuple[dict[str, int], float, float] | None:
+        try:
+            if self._packages is None:
+                self._packages = self._find_packages()
+                self.cpu_limit_w = power_limit_w(self._packages)
+            energy = read_energy(self._packages)
+        except RaplUnavailable as error:
+            self.cpu_reason = str(error)
+            self.cpu_w = None
+            return None
+        busy, _ = self._node_cpu()
+        return energy, busy, self._own_cpu()
+
+    def _gpu_now(self) -> GpuPower | None:
+        try:
+            gpu = self._gpus()
+        except GpusUnavailable as error:
+            self.gpu_reason = str(error)
+            return None
+        self.gpu_reason = ""
+        return gpu
+
+    def sample(self) -> None:
+        now = self.clock()
+        cpu = self._cpu_energy()
+        gpu = self._gpu_now()
+        with self._lock:
+            previous = self._previous
+            reading = Reading(
+                now,
+                cpu[0] if cpu else {},
+                cpu[1] if cpu else 0.0,
+                cpu[2] if cpu else 0.0,
+                gpu.energy_j if gpu else None,
+            )
+            self._previous = reading
+            self.gpu = gpu
+            if previous is None or now <= previous.at:
+                return
+            seconds = now - previous.at
+            joules = 0.0
+            if cpu and previous.energy_uj and self._packages:
+                package_j = packages_energy_uj(self._packages, previous.energy_uj, reading.energy_uj) / 1e6
+                node_busy = reading.node_busy_s - previous.node_busy_s
+                share = min(1.0, max(0.0, (reading.own_s - previous.own_s) / node_busy)) if node_busy > 0 else 0.0
+                cpu_j = package_j * share
+                self.cpu_w, self.cpu_reason = cpu_j / seconds, ""
+                joules += cpu_j
+            if gpu:
+                if gpu.energy_j is not None and previous.gpu_energy_j is not None:
+                    joules += max(0.0, gpu.energy_j - previous.gpu_energy_j)
+                else:
+                    joules += gpu.power_w * seconds
+            self.totals.energy_j += joules
+            self.totals.co2_g += joules / JOULES_PER_KWH * self.factors.current().grams_per_kwh
+            self.totals.save(self.totals_file)
+
+    def state(self) -> dict[str, Any]:
+        with self._lock:
+            gpu = self.gpu
+            return {
+                "cpu": {"power_w": self.cpu_w, "limit_w": self.cpu_limit_w, "reason": self.cpu_reason},
+                "gpu": (
+                    {"count": gpu.count, "power_w": gpu.power_w, "limit_w": gpu.limit_w}
+                    if gpu
+                    else {"count": 0, "reason": self.gpu_reason}
+                ),
+                "energy_j": self.totals.energy_j,
+                "co2_g": self.totals.co2_g,
+                "since": self.totals.since,
+                "factor": self.factors.state(),
+            }
+
+    def run_forever(self, period: float, factor_refresh: float, stop: threading.Event) -> None:
+        """The sampler's thread: a sample every period, the factor every factor_refresh."""
+        next_factor = 0.0
+        while not stop.is_set():
+            if self.clock() >= next_factor:
+                self.factors.refresh()
+                next_factor = self.clock() + factor_refresh
+            self.sample()
+            stop.wait(period)

@@ -1,0 +1,100 @@
+"""Power and CO2 indicators of alice's servers: on the login node, whose (fake) RAPL
+counters are readable, and on cn2, which has none; through the hub's proxy and in the
+browser's top bar."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from playwright.sync_api import expect
+
+from hubclient import LabKernel
+from webpages import HUB, log_in, screenshot
+
+
+def start(session, name: str, options: dict) -> str:
+    response = session.start(name, options)
+    assert response.status_code in (201, 202), response.text
+    session.wait_ready(name)
+    path = f"/user/{session.user}/{name}"
+    assert session.http.get(session.url(f"{path}/lab"), timeout=60).status_code == 200
+    return path
+
+
+def power(session, path: str) -> dict:
+    return session.server_request("GET", path, "/hpclab/api/power").json()
+
+
+def wait_for(session, path: str, condition, timeout: float = 60) -> dict:
+    deadline = time.monotonic() + timeout
+    while True:
+        state = power(session, path)
+        if condition(state) or time.monotonic() > deadline:
+            return state
+        time.sleep(2)
+
+
+@pytest.fixture(scope="module")
+def interactive(alice):
+    path = start(alice, "power", {"kind": "interactive"})
+    yield path
+    alice.stop("power")
+
+
+def test_cpu_power_of_a_busy_server_with_readable_counters(alice, interactive):
+    kernel = LabKernel(alice, interactive)
+    try:
+        # Keep a core busy in the server's own kernel while the sampler looks.
+        kernel.execute(
+            "import threading\n"
+            "def spin():\n"
+            "    while True:\n"
+            "        pass\n"
+            "threading.Thread(target=spin, daemon=True).start()"
+        )
+        state = wait_for(alice, interactive, lambda s: (s["cpu"]["power_w"] or 0) > 1)
+    finally:
+        kernel.close()
+    assert state["cpu"]["limit_w"] == 250.0  # two packages, 125 W long-term each
+    assert 1 < state["cpu"]["power_w"] <= 250
+    assert state["energy_j"] > 0
+    assert state["co2_g"] > 0
+    # The cluster is offline: the static factor is used, and the state says why.
+    assert state["factor"]["real_time"] is False
+    assert state["factor"]["last_error"]
+
+
+def test_totals_survive_a_server_restart(alice, interactive):
+    before = power(alice, interactive)["energy_j"]
+    alice.stop("power")
+    path = start(alice, "power", {"kind": "interactive"})
+    assert power(alice, path)["energy_j"] >= before > 0
+
+
+def test_top_bar_shows_cpu_power_and_co2_in_the_browser(alice, interactive, browser):
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1500, "height": 950})
+    try:
+        page = context.new_page()
+        log_in(page, "alice")
+        page.goto(f"{HUB}{interactive}/lab")
+        cpu = page.locator("#hpclab-power-cpu")
+        expect(cpu).to_have_text(re.compile(r"CPU: [\d.]+ W / 250 W"), timeout=60_000)
+        assert "RAPL" in (cpu.get_attribute("title") or "")
+        expect(page.locator("#hpclab-power-co2")).to_have_text(re.compile(r"CO₂: [\d.]+ (g|kg)"))
+        screenshot(page, "13-power-top-bar")
+    finally:
+        context.close()
+
+
+def test_a_node_without_counters_says_why(alice):
+    path = start(
+        alice, "nopower", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
+    )
+    try:
+        state = wait_for(alice, path, lambda s: s["cpu"]["reason"] != "measuring", timeout=30)
+        assert state["cpu"]["power_w"] is None
+        assert "no RAPL counters on this node" in state["cpu"]["reason"]
+    finally:
+        alice.stop("nopower")
