@@ -5,6 +5,7 @@ browser's top bar."""
 from __future__ import annotations
 
 import re
+import shlex
 import time
 
 import pytest
@@ -98,3 +99,37 @@ def test_a_node_without_counters_says_why(alice):
         assert "no RAPL counters on this node" in state["cpu"]["reason"]
     finally:
         alice.stop("nopower")
+
+
+@pytest.mark.parametrize("host", ["hub", "cn1", "cn2"])
+def test_each_node_fetches_the_factor_once_for_all_its_servers(node, host):
+    timer = node(host).service("hpclab-emission-factor.timer")
+    assert timer.is_enabled
+    assert timer.is_running
+    node(host).check_output("systemctl start hpclab-emission-factor.service")
+    journal = node(host).check_output("journalctl -u hpclab-emission-factor.service --no-pager -n 20")
+    # The demo is offline: the fetch says why, and servers use the static factor.
+    assert "hpclab-emission-factor: URLError" in journal
+
+
+def test_servers_use_the_factor_their_node_fetched(alice, node):
+    factor = {
+        "grams_per_kwh": 42.0,
+        "source": "RTE eco2mix via ODRÉ (real time)",
+        "measured_at": "2026-11-27T17:30:00+00:00",
+        "real_time": True,
+    }
+    script = (
+        "import json, time, pathlib; "
+        "path = pathlib.Path('/var/cache/hpclab-emission-factor/factor.json'); "
+        "path.parent.mkdir(parents=True, exist_ok=True); "
+        f"path.write_text(json.dumps({{**{factor!r}, 'fetched_at': time.time()}})); path.chmod(0o644)"
+    )
+    node("hub").check_output(f"python3 -c {shlex.quote(script)}")
+    path = start(alice, "factor", {"kind": "interactive"})
+    try:
+        state = wait_for(alice, path, lambda s: s["factor"]["real_time"], timeout=30)
+        assert (state["factor"]["grams_per_kwh"], state["factor"]["source"]) == (42.0, factor["source"])
+    finally:
+        alice.stop("factor")
+        node("hub").check_output("rm -f /var/cache/hpclab-emission-factor/factor.json")

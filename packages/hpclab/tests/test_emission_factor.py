@@ -3,13 +3,15 @@ records API gives them (normal, null taux_co2, 429, too slow), with a fake clock
 
 import http.server
 import json
+import stat
 import threading
 import time
 from typing import ClassVar
 
 import pytest
 
-from hpclab.lab.power.emission_factor import EmissionFactorSource, parse_records
+from hpclab.lab.power import emission_factor
+from hpclab.lab.power.emission_factor import EmissionFactorSource, parse_records, records_query
 
 NORMAL = {
     "total_count": 2,
@@ -91,3 +93,40 @@ def test_failures_keep_the_last_good_value_until_it_is_too_old(api):
     state = factors.state()
     assert (state["grams_per_kwh"], state["real_time"]) == (56.0, False)
     assert state["source"] == "ADEME Base Empreinte, France 2023 mix"
+
+
+def test_a_zone_is_an_extra_condition_of_the_query():
+    query = records_query("https://odre.example/records", "libelle_region='Bretagne'")
+    assert "where=taux_co2+is+not+null+and+%28libelle_region%3D%27Bretagne%27%29" in query
+
+
+def test_servers_take_the_nodes_factor_and_fetch_only_without_a_recent_one(api, tmp_path):
+    url, replay = api
+    node_file = tmp_path / "factor.json"
+    # What the node's timer does: one fetch, one file.
+    replay.answers = [(200, NORMAL, 0)]
+    assert emission_factor.main(["--url", url, "--output", str(node_file)]) == 0
+    assert stat.S_IMODE(node_file.stat().st_mode) == 0o644
+    clock, wall = Clock(), Clock()
+    wall.now = json.loads(node_file.read_text())["fetched_at"] + 60
+    fetches = []
+    factors = EmissionFactorSource(
+        url,
+        56.0,
+        "static",
+        3 * 3600,
+        clock,
+        fetch=lambda u, t: fetches.append(u) or b"",
+        node_file=node_file,
+        node_file_max_age=3600,
+        wall_clock=wall,
+    )
+    factors.refresh()
+    assert (factors.current().grams_per_kwh, fetches) == (38.0, [])
+    wall.now += 3600  # the node's file is too old: the server fetches itself
+    factors.refresh()
+    assert len(fetches) == 1
+    # A failed fetch keeps the node's previous file.
+    replay.answers = [(429, {"message": "Too many requests"}, 0)]
+    assert emission_factor.main(["--url", url, "--output", str(node_file)]) == 1
+    assert json.loads(node_file.read_text())["grams_per_kwh"] == 38.0

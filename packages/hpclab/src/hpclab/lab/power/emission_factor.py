@@ -4,17 +4,25 @@ data on the ODRÉ open data portal (dataset eco2mix-national-tr, field taux_co2)
 Rows come every 15 minutes and taux_co2 is filled about every 30: the latest row that
 has one is taken. The last good value is kept through failures (429, timeouts, nulls);
 once it is older than max_age, a static factor with its source is used instead, and the
-factor says so.
+factor says so. One fetch per node: hpclab-emission-factor, run by a timer on each node,
+writes the factor to a file that every server on the node reads; a server fetches itself
+only when that file is missing or old.
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import sys
+import tempfile
+import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 ODRE_RECORDS = "https://odre.opendatasoft.com/api/explore/v2.1/catalog/datasets/eco2mix-national-tr/records"
@@ -33,10 +41,13 @@ class EmissionFactor:
     real_time: bool
 
 
-def records_query(url: str = ODRE_RECORDS) -> str:
+def records_query(url: str = ODRE_RECORDS, zone_filter: str = "") -> str:
+    """The newest row with a value; zone_filter is an extra ODSQL condition for a dataset
+    with several zones (e.g. a region of eco2mix-regional-tr)."""
+    condition = f"taux_co2 is not null and ({zone_filter})" if zone_filter else "taux_co2 is not null"
     query = {
         "select": "date_heure,taux_co2",
-        "where": "taux_co2 is not null",
+        "where": condition,
         "order_by": "date_heure desc",
         "limit": "1",
     }
@@ -75,6 +86,25 @@ def fetch_url(url: str, timeout: float) -> bytes:
         return response.read()
 
 
+def write_node_factor(factor: EmissionFactor, path: Path, fetched_at: float) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    descriptor, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    with os.fdopen(descriptor, "w") as stream:
+        json.dump({**asdict(factor), "fetched_at": fetched_at}, stream)
+    os.chmod(temporary, 0o644)
+    os.replace(temporary, path)
+
+
+def read_node_factor(path: Path) -> tuple[EmissionFactor, float] | None:
+    """The node's factor and when it was fetched (wall time), or None."""
+    try:
+        data = json.loads(path.read_text())
+        factor = EmissionFactor(float(data["grams_per_kwh"]), str(data["source"]), str(data["measured_at"]), True)
+        return factor, float(data["fetched_at"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 class EmissionFactorSource:
     def __init__(
         self,
@@ -85,8 +115,15 @@ class EmissionFactorSource:
         clock: Callable[[], float],
         fetch: Callable[[str, float], bytes] = fetch_url,
         timeout: float = 10.0,
+        zone_filter: str = "",
+        node_file: Path | None = None,
+        node_file_max_age: float = 3600.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
-        self.url = records_query(url)
+        self.url = records_query(url, zone_filter)
+        self.node_file = node_file
+        self.node_file_max_age = node_file_max_age
+        self.wall_clock = wall_clock
         self.static = EmissionFactor(static_factor, static_source, "", False)
         self.max_age = max_age
         self.clock = clock
@@ -97,7 +134,15 @@ class EmissionFactorSource:
         self.last_error = ""
 
     def refresh(self) -> None:
-        """Fetch now (off the event loop: the sampler's thread calls this)."""
+        """Take the node's factor when it is recent, else fetch (off the event loop: the
+        sampler's thread calls this)."""
+        if self.node_file is not None:
+            node = read_node_factor(self.node_file)
+            if node is not None and self.wall_clock() - node[1] <= self.node_file_max_age:
+                factor, fetched_at = node
+                self.last_good, self.last_error = factor, ""
+                self.last_good_at = self.clock() - (self.wall_clock() - fetched_at)
+                return
         try:
             factor = parse_records(self.fetch(self.url, self.timeout))
         except FactorUnavailable as error:
@@ -121,3 +166,25 @@ class EmissionFactorSource:
             "real_time": factor.real_time,
             "last_error": self.last_error,
         }
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """hpclab-emission-factor: fetch the factor once for the whole node (a timer runs it)."""
+    parser = argparse.ArgumentParser(prog="hpclab-emission-factor", description=main.__doc__)
+    parser.add_argument("--url", default=ODRE_RECORDS)
+    parser.add_argument("--zone-filter", default="")
+    parser.add_argument("--output", type=Path, required=True)
+    parser.add_argument("--timeout", type=float, default=30.0)
+    args = parser.parse_args(argv)
+    try:
+        factor = parse_records(fetch_url(records_query(args.url, args.zone_filter), args.timeout))
+    except Exception as error:  # the previous file stays for the servers
+        print(f"hpclab-emission-factor: {type(error).__name__}: {error}", file=sys.stderr)
+        return 1
+    write_node_factor(factor, args.output, time.time())
+    print(f"hpclab-emission-factor: {factor.grams_per_kwh} gCO2eq/kWh at {factor.measured_at}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -27,7 +27,13 @@ class HpclabPower(Configurable):
     period = Float(5.0, config=True, help="Seconds between samples")
     powercap = Unicode(str(POWERCAP), config=True, help="Where the RAPL zones are")
     factor_url = Unicode(ODRE_RECORDS, config=True, help="Records API of the real-time emission factor")
+    factor_zone_filter = Unicode("", config=True, help="Extra ODSQL condition selecting a zone of the dataset")
     factor_refresh = Float(1800.0, config=True, help="Seconds between fetches of the emission factor")
+    node_factor_file = Unicode(
+        "/var/cache/hpclab-emission-factor/factor.json",
+        config=True,
+        help="The factor fetched once for the node (hpclab-emission-factor timer); a server fetches only without it",
+    )
     factor_max_age = Float(3 * 3600.0, config=True, help="Past this age, the static factor is used")
     static_factor = Float(50.0, config=True, help="gCO2eq/kWh used when no real-time value is recent")
     static_factor_source = Unicode(
@@ -70,7 +76,14 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     server = os.environ.get("JUPYTERHUB_SERVER_NAME") or DEFAULT_SERVER_LABEL
     totals_dir = Path(config.totals_dir or Path.home() / ".local" / "share" / "hpclab" / "power")
     factors = EmissionFactorSource(
-        config.factor_url, config.static_factor, config.static_factor_source, config.factor_max_age, time.monotonic
+        config.factor_url,
+        config.static_factor,
+        config.static_factor_source,
+        config.factor_max_age,
+        time.monotonic,
+        zone_filter=config.factor_zone_filter,
+        node_file=Path(config.node_factor_file) if config.node_factor_file else None,
+        node_file_max_age=2 * config.factor_refresh,
     )
     sampler = PowerSampler(
         packages=lambda: find_packages(Path(config.powercap)),
