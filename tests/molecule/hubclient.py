@@ -82,6 +82,16 @@ class HubSession:
                     break
         raise AssertionError(f"no progress message containing {containing!r} for {server}")
 
+    def open_server(self, server: str, options: dict[str, Any]) -> str:
+        """Start a server, wait until it is ready, open its Lab once (which sets the
+        server's cookies through the hub's OAuth redirects); its URL path."""
+        response = self.start(server, options)
+        assert response.status_code in (201, 202), response.text
+        self.wait_ready(server)
+        path = f"/user/{self.user}/{server}"
+        assert self.http.get(self.url(f"{path}/lab"), timeout=60).status_code == 200
+        return path
+
     def server_request(self, method: str, server_path: str, path: str, **kwargs: Any) -> requests.Response:
         """A request to one of the user's servers (server_path: /user/<name>/<server>)."""
         base = server_path.rstrip("/")

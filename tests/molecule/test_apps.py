@@ -19,18 +19,9 @@ TIMINGS: dict[str, float] = {}
 INTERACTIVE = {"kind": "interactive"}
 
 
-def server(session, name: str, options: dict):
-    response = session.start(name, options)
-    assert response.status_code in (201, 202), response.text
-    session.wait_ready(name)
-    path = f"/user/{session.user}/{name}"
-    assert session.http.get(session.url(f"{path}/lab"), timeout=60).status_code == 200
-    return path
-
-
 @pytest.fixture(scope="module")
 def alice_lab(alice):
-    path = server(alice, "apps", INTERACTIVE)
+    path = alice.open_server("apps", INTERACTIVE)
     yield alice, path
     alice.stop("apps")
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -135,8 +126,8 @@ def test_novnc_outside_the_visu_partition_says_the_vnc_server_is_missing(alice_l
 
 
 def test_novnc_desktop_on_the_visu_node_in_the_browser(alice, browser):
-    path = server(
-        alice, "visu", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
+    path = alice.open_server(
+        "visu", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
     )
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1300, "height": 800})
     try:
@@ -189,7 +180,7 @@ def test_bob_reaches_none_of_alices_apps(alice_lab, login, node):
     # Through the proxy: alice's server is not bob's, and bob's /proxy/<port> refuses her ports.
     bob = login("bob")
     assert bob.http.get(bob.url(f"{alice_path}/hpclab/apps/tensorboard/1/"), timeout=60).status_code in (403, 404)
-    bob_path = server(bob, "apps", INTERACTIVE)
+    bob_path = bob.open_server("apps", INTERACTIVE)
     try:
         kernel_port = alice_http_server(alice, alice_path)
         assert alice.http.get(alice.url(f"{alice_path}/proxy/{kernel_port}/"), timeout=60).status_code == 200

@@ -15,15 +15,6 @@ from hubclient import LabKernel
 from webpages import HUB, log_in, screenshot
 
 
-def start(session, name: str, options: dict) -> str:
-    response = session.start(name, options)
-    assert response.status_code in (201, 202), response.text
-    session.wait_ready(name)
-    path = f"/user/{session.user}/{name}"
-    assert session.http.get(session.url(f"{path}/lab"), timeout=60).status_code == 200
-    return path
-
-
 def power(session, path: str) -> dict:
     return session.server_request("GET", path, "/hpclab/api/power").json()
 
@@ -39,7 +30,7 @@ def wait_for(session, path: str, condition, timeout: float = 60) -> dict:
 
 @pytest.fixture(scope="module")
 def interactive(alice):
-    path = start(alice, "power", {"kind": "interactive"})
+    path = alice.open_server("power", {"kind": "interactive"})
     yield path
     alice.stop("power")
 
@@ -70,7 +61,7 @@ def test_cpu_power_of_a_busy_server_with_readable_counters(alice, interactive):
 def test_totals_survive_a_server_restart(alice, interactive):
     before = power(alice, interactive)["energy_j"]
     alice.stop("power")
-    path = start(alice, "power", {"kind": "interactive"})
+    path = alice.open_server("power", {"kind": "interactive"})
     assert power(alice, path)["energy_j"] >= before > 0
 
 
@@ -90,8 +81,8 @@ def test_top_bar_shows_cpu_power_and_co2_in_the_browser(alice, interactive, brow
 
 
 def test_a_node_without_counters_says_why(alice):
-    path = start(
-        alice, "nopower", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
+    path = alice.open_server(
+        "nopower", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
     )
     try:
         state = wait_for(alice, path, lambda s: s["cpu"]["reason"] != "measuring", timeout=30)
@@ -126,7 +117,7 @@ def test_servers_use_the_factor_their_node_fetched(alice, node):
         f"path.write_text(json.dumps({{**{factor!r}, 'fetched_at': time.time()}})); path.chmod(0o644)"
     )
     node("hub").check_output(f"python3 -c {shlex.quote(script)}")
-    path = start(alice, "factor", {"kind": "interactive"})
+    path = alice.open_server("factor", {"kind": "interactive"})
     try:
         state = wait_for(alice, path, lambda s: s["factor"]["real_time"], timeout=30)
         assert (state["factor"]["grams_per_kwh"], state["factor"]["source"]) == (42.0, factor["source"])
