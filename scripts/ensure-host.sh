@@ -14,6 +14,8 @@ command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 # Unit tests of the module kernels run the real Lmod and its spider.
 [ -x /usr/share/lmod/lmod/libexec/lmod ] || need_pkgs+=(lmod)
+# Unit tests of the sandbox start real ones.
+command -v pasta >/dev/null 2>&1 || need_pkgs+=(passt)
 if ((${#need_pkgs[@]})); then
   echo "hpclab: installing ${need_pkgs[*]}"
   apt-get update -qq

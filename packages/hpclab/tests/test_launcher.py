@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from fake_hub import fake_hub
 from hpclab.lab.launcher import allocation_limits, log_path, prepare
 
 NOON = 1_700_000_000.0
@@ -42,19 +43,24 @@ def test_log_names_say_which_server_and_job():
     assert log_path({"HOME": "/home/bob"}, "interactive", NOON).parent == Path("/home/bob/jupyter_spawner_logs")
 
 
-def test_launcher_writes_the_log_and_runs_the_command(tmp_path):
-    environment = {
-        **os.environ,
-        "WORK": str(tmp_path),
-        "SLURM_JOB_ID": "7",
-        "SLURM_MEM_PER_NODE": "100",
-        "PYTHONPATH": str(Path(__file__).parents[1] / "src"),
-    }
-    subprocess.run(
-        [sys.executable, "-m", "hpclab.lab.launcher", "--kind=slurm", "--", "sh", "-c", 'echo "limit=$MEM_LIMIT"'],
-        env=environment,
-        check=True,
-    )
+def test_launcher_reports_the_port_writes_the_log_and_runs_the_command(tmp_path):
+    with fake_hub() as hub:
+        environment = {
+            **os.environ,
+            "WORK": str(tmp_path),
+            "SLURM_JOB_ID": "7",
+            "SLURM_MEM_PER_NODE": "100",
+            "PYTHONPATH": str(Path(__file__).parents[1] / "src"),
+            "JUPYTERHUB_API_URL": hub.url,
+            "JUPYTERHUB_API_TOKEN": "token-7",
+            "JUPYTERHUB_SERVICE_URL": "http://0.0.0.0:0/user/alice/",
+        }
+        command = ["sh", "-c", 'echo "limit=$MEM_LIMIT url=$JUPYTERHUB_SERVICE_URL"']
+        subprocess.run(
+            [sys.executable, "-m", "hpclab.lab.launcher", "--kind=slurm", "--", *command], env=environment, check=True
+        )
+    port = hub.fields()["port"]
     log = (tmp_path / "jupyter_spawner_logs" / "default.slurm-7.log").read_text()
     assert "slurm server default" in log
-    assert log.splitlines()[-1] == f"limit={100 * 1024 * 1024}"
+    # The server listens on the port the hub was told.
+    assert log.splitlines()[-1] == f"limit={100 * 1024 * 1024} url=http://0.0.0.0:{port}/user/alice/"

@@ -99,3 +99,20 @@ def test_repeated_form_fields_are_refused():
     assert flatten_form({"kind": ["slurm"]}) == {"kind": "slurm"}
     with pytest.raises(OptionsError, match="sent 2 times"):
         flatten_form({"partition": ["cpu", "visu"]})
+
+
+@pytest.mark.parametrize(("value", "expected"), [("on", True), (True, True), ("", False), (False, False)])
+def test_the_sandbox_is_a_checkbox_or_a_boolean(value, expected):
+    assert validate_options({"sandbox": value}, PARTITIONS).sandbox is expected
+    assert validate_options({"kind": "interactive", "sandbox": value}, PARTITIONS).sandbox is expected
+
+
+def test_a_sandbox_value_that_is_neither_on_nor_off_is_refused():
+    with pytest.raises(OptionsError, match="sandbox: 'maybe' is neither on nor off"):
+        validate_options({"sandbox": "maybe"}, PARTITIONS)
+
+
+def test_the_sandbox_is_refused_where_it_is_not_offered():
+    with pytest.raises(OptionsError, match="not offered"):
+        validate_options({"sandbox": "on"}, PARTITIONS, sandbox_enabled=False)
+    assert not validate_options({}, PARTITIONS, sandbox_enabled=False).sandbox

@@ -30,5 +30,6 @@ async def render_options_form(spawner: Any) -> str:
         error=error,
         previous=previous,
         interactive_memory_gib=spawner.interactive_memory_bytes / 1024**3,
+        sandbox_enabled=spawner.sandbox_enabled,
         format_time=lambda seconds: "no limit" if seconds is None else format_slurm_time(seconds),
     )

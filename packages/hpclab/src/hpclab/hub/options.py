@@ -42,6 +42,7 @@ class SpawnOptions:
     cpus: int = 1
     memory_mb: int = 0
     gpus: int = 0
+    sandbox: bool = False
     environment: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -85,6 +86,19 @@ def _integer(raw: Mapping[str, Any], name: str, default: int, low: int, high: in
     if not low <= number <= high:
         raise OptionsError(f"{name}: {number} is outside {low}-{high}")
     return number
+
+
+def _flag(raw: Mapping[str, Any], name: str) -> bool:
+    """A checkbox ("on" when ticked, absent otherwise) or a JSON boolean."""
+    value = raw.get(name, False)
+    if isinstance(value, bool):
+        return value
+    text = _text(raw, name).lower()
+    if text in ("", "off", "false", "0"):
+        return False
+    if text in ("on", "true", "1"):
+        return True
+    raise OptionsError(f"{name}: {text!r} is neither on nor off")
 
 
 def parse_memory_mb(text: str) -> int:
@@ -161,7 +175,9 @@ def _time_seconds(raw: Mapping[str, Any], partition: Partition) -> int:
     return seconds
 
 
-def validate_options(raw: Mapping[str, Any], partitions: Mapping[str, Partition]) -> SpawnOptions:
+def validate_options(
+    raw: Mapping[str, Any], partitions: Mapping[str, Partition], *, sandbox_enabled: bool = True
+) -> SpawnOptions:
     """Checked options from a form or API request; raises OptionsError on the first problem."""
     if not isinstance(raw, Mapping):
         raise OptionsError("options must be an object")
@@ -169,8 +185,11 @@ def validate_options(raw: Mapping[str, Any], partitions: Mapping[str, Partition]
     if kind not in KINDS:
         raise OptionsError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
     environment = parse_environment(raw.get("environment"))
+    sandbox = _flag(raw, "sandbox")
+    if sandbox and not sandbox_enabled:
+        raise OptionsError("sandbox: the sandbox mode is not offered on this cluster")
     if kind == "interactive":
-        return SpawnOptions(kind=kind, environment=environment)
+        return SpawnOptions(kind=kind, sandbox=sandbox, environment=environment)
 
     partition = _partition(raw, partitions)
     account = _text(raw, "account")
@@ -193,5 +212,6 @@ def validate_options(raw: Mapping[str, Any], partitions: Mapping[str, Partition]
         cpus=cpus,
         memory_mb=memory_mb,
         gpus=gpus,
+        sandbox=sandbox,
         environment=environment,
     )

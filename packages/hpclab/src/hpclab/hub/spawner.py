@@ -1,9 +1,11 @@
 """HpclabSpawner: the spawn form's two kinds of server, Interactive and SLURM.
 
-SLURM servers are batch jobs (batchspawner's job life cycle and its port reporting by
-batchspawner-singleuser), submitted as the user through sudo with a script built from
-validated options. Interactive servers run on the login node under a memory cap
-(interactive.py). Both start with hpclab-singleuser, which writes the server's log.
+SLURM servers are batch jobs (batchspawner's job life cycle, and its API through which
+the node reports the server's port), submitted as the user through sudo with a script
+built from validated options. Interactive servers run on the login node under a memory
+cap (interactive.py). Both start with hpclab-singleuser, which writes the server's log,
+makes the sandbox when asked (HPCLAB_SANDBOX) and reports a start-up error through the
+same API (startup_error), so that the spawn page says why a server did not start.
 """
 
 from __future__ import annotations
@@ -18,8 +20,9 @@ from typing import Any, ClassVar
 from batchspawner import JobStatus, SlurmSpawner
 from jupyterhub.utils import random_port
 from tornado import web
-from traitlets import Float, Integer, List, Unicode, default
+from traitlets import Bool, Float, Integer, List, Unicode, default
 
+from hpclab.common.sandbox import SANDBOX_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 
 from .batch_script import JOB_NAME_PREFIX, render_batch_script
@@ -54,6 +57,7 @@ class HpclabSpawner(SlurmSpawner):
     work_root = Unicode("/cluster/work", help="Parent of the users' $WORK, where server logs go").tag(config=True)
     partitions_ttl = Float(60, help="Seconds the partition list read from sinfo is reused").tag(config=True)
     job_query_timeout = Float(20, help="Seconds to wait for squeue before the state counts as unknown").tag(config=True)
+    sandbox_enabled = Bool(True, help="Offer the sandbox mode (nodes need pasta and user namespaces)").tag(config=True)
 
     # One partition cache per hub process, shared by every spawner.
     _partition_caches: ClassVar[dict[tuple[str, float], PartitionCache]] = {}
@@ -65,6 +69,9 @@ class HpclabSpawner(SlurmSpawner):
         self.run_tag = ""
         self.time_limit_seconds = 0
         self.started_at = 0.0
+        self.sandbox = False
+        # Set by the node through batchspawner's API when the server cannot start.
+        self.startup_error = ""
         self.job_state: JobState | None = None
         self.spawn_options: SpawnOptions | None = None
         self._user_environment: dict[str, str] = {}
@@ -103,7 +110,7 @@ class HpclabSpawner(SlurmSpawner):
         if not SERVER_NAME.fullmatch(self.name):
             raise web.HTTPError(400, "Server names may use letters, digits, '.', '_' and '-' (64 at most)")
         try:
-            return validate_options(user_options or {}, await self.partitions())
+            return validate_options(user_options or {}, await self.partitions(), sandbox_enabled=self.sandbox_enabled)
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
         except CommandError as error:
@@ -118,6 +125,8 @@ class HpclabSpawner(SlurmSpawner):
             env["MEM_LIMIT"] = str(self.interactive_memory_bytes)
             env["HPCLAB_RUN_TAG"] = self.run_tag
         env["HPCLAB_SERVER_KIND"] = self.kind
+        if self.sandbox:
+            env[SANDBOX_VARIABLE] = "1"
         return env
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -127,6 +136,7 @@ class HpclabSpawner(SlurmSpawner):
         self.run_tag = state.get("run_tag", "")
         self.time_limit_seconds = state.get("time_limit_seconds", 0)
         self.started_at = state.get("started_at", 0.0)
+        self.sandbox = state.get("sandbox", False)
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
@@ -136,6 +146,7 @@ class HpclabSpawner(SlurmSpawner):
             run_tag=self.run_tag,
             time_limit_seconds=self.time_limit_seconds,
             started_at=self.started_at,
+            sandbox=self.sandbox,
         )
         return {key: value for key, value in state.items() if value}
 
@@ -150,6 +161,8 @@ class HpclabSpawner(SlurmSpawner):
     async def start(self) -> tuple[str, int]:
         options = self.spawn_options or await self._checked_options(self.user_options)
         self.kind = options.kind
+        self.sandbox = options.sandbox
+        self.startup_error = ""
         self._user_environment = options.environment
         if options.kind == "interactive":
             return await self._start_interactive()
@@ -210,9 +223,16 @@ class HpclabSpawner(SlurmSpawner):
         checks = 0
         while not (self.port and await self._listening(self.ip, self.port)):
             checks += 1
+            if self.startup_error:
+                raise self._startup_failure()
             if checks % 4 == 0 and (reason := await end_reason()) is not None:
                 raise SpawnFailed(reason)
             await asyncio.sleep(self.startup_poll_interval)
+
+    def _startup_failure(self) -> SpawnFailed:
+        tag = self.run_tag if self.kind == "interactive" else self.job_id
+        # The node's report comes through an API the user's token can call: text only, short.
+        return SpawnFailed(f"{str(self.startup_error)[:1000]} Log: {self.log_file(tag)}")
 
     @staticmethod
     async def _listening(host: str, port: int) -> bool:
@@ -230,7 +250,7 @@ class HpclabSpawner(SlurmSpawner):
 
     async def _start_slurm(self, options: SpawnOptions) -> tuple[str, int]:
         self.ip = self.traits()["ip"].default_value
-        # batchspawner-singleuser reports the port the server picks on the node.
+        # hpclab-singleuser reports the port it picks on the node.
         self.port = 0
         self.time_limit_seconds = options.time_seconds
         env = self.get_env()
@@ -243,7 +263,6 @@ class HpclabSpawner(SlurmSpawner):
                 f"{self.jupyter_env_bin}/hpclab-singleuser",
                 "--kind=slurm",
                 "--",
-                f"{self.jupyter_env_bin}/batchspawner-singleuser",
                 f"{self.jupyter_env_bin}/jupyterhub-singleuser",
                 *self.get_args(),
             ],
@@ -264,6 +283,8 @@ class HpclabSpawner(SlurmSpawner):
         self.log.info("%s submitted as Slurm job %s", self._log_name, self.job_id)
 
         while (status := await self.query_job_status()) != JobStatus.RUNNING:
+            if status == JobStatus.NOTFOUND and self.startup_error:
+                raise self._startup_failure()
             if status == JobStatus.NOTFOUND:
                 raise SpawnFailed(await self._why_job_ended())
             await asyncio.sleep(self.startup_poll_interval)
@@ -350,10 +371,11 @@ class HpclabSpawner(SlurmSpawner):
         """Kind, job, node and time left, for the hub home page."""
         if not self.kind:
             return {}
+        sandbox = "yes" if self.sandbox else ""
         if self.kind == "interactive":
-            return {"kind": "Interactive", "job": "", "node": socket.gethostname(), "time_left": ""}
+            return {"kind": "Interactive", "job": "", "node": socket.gethostname(), "time_left": "", "sandbox": sandbox}
         left = ""
         if self.started_at and self.time_limit_seconds:
             left = format_slurm_time(int(self.started_at + self.time_limit_seconds - time.time()))
         node = self.job_state.node if self.job_state else self.ip
-        return {"kind": "SLURM", "job": self.job_id, "node": node, "time_left": left}
+        return {"kind": "SLURM", "job": self.job_id, "node": node, "time_left": left, "sandbox": sandbox}

@@ -2,9 +2,12 @@
 
 It sends the server's output to $WORK/jupyter_spawner_logs/ under a name that says
 which server and job it is, sets MEM_LIMIT and CPU_LIMIT from the job's allocation
-(the resource indicator shows them), then replaces itself with the server command.
+(the resource indicator shows them), picks and reports the port of a SLURM server, and
+starts the server command: in its place, or in a sandbox when the hub asks for one
+(HPCLAB_SANDBOX=1), staying beside it to forward signals. A server that asked for the
+sandbox and cannot have one does not start, and the hub is told why.
 
-    hpclab-singleuser --kind slurm -- batchspawner-singleuser jupyterhub-singleuser
+    hpclab-singleuser --kind slurm -- jupyterhub-singleuser
 """
 
 from __future__ import annotations
@@ -16,8 +19,13 @@ import sys
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
+from urllib.parse import urlsplit
 
+from hpclab.common.sandbox import sandbox_requested
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
+
+from .hub_report import free_port, report_port, report_startup_error, with_port
+from .sandbox.network import Forwarding, Sandbox, SandboxUnavailable, check_support, hub_on_loopback
 
 _MIB = 1024 * 1024
 
@@ -67,6 +75,31 @@ def redirect_output(path: Path) -> None:
     os.close(descriptor)
 
 
+def start_server(command: Sequence[str], environment: MutableMapping[str, str], kind: str) -> int:
+    """Start the server; return only when it ran in a sandbox (its exit status) or failed."""
+    sandboxed = sandbox_requested(environment)
+    if kind == "slurm":
+        environment["JUPYTERHUB_SERVICE_URL"] = with_port(environment["JUPYTERHUB_SERVICE_URL"], free_port())
+    service = urlsplit(environment["JUPYTERHUB_SERVICE_URL"])
+    sandbox = None
+    if sandboxed:
+        try:
+            tools = check_support()
+            hub_urls, outward_ports = hub_on_loopback(environment)
+            forwarding = Forwarding(service.port or 0, service.hostname in ("127.0.0.1", "localhost"), outward_ports)
+            sandbox = Sandbox.start(tools, forwarding, command, {**environment, **hub_urls})
+        except SandboxUnavailable as error:
+            message = f"The sandbox cannot start: {error}. No server was started outside it."
+            print(f"[hpclab] {message}", flush=True)
+            report_startup_error(environment, message)
+            return 1
+    if kind == "slurm":
+        report_port(environment, service.port or 0)
+    if sandbox is None:
+        os.execvp(command[0], list(command))
+    return sandbox.wait()
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="hpclab-singleuser", description=__doc__.splitlines()[0])
     parser.add_argument("--kind", choices=["slurm", "interactive"], required=True)
@@ -81,10 +114,10 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"[hpclab] {time.strftime('%Y-%m-%d %H:%M:%S')} {args.kind} server "
         f"{os.environ.get('JUPYTERHUB_SERVER_NAME') or 'default'} on {socket.gethostname()}"
         f" (job {os.environ.get('SLURM_JOB_ID', '-')}, MEM_LIMIT={os.environ.get('MEM_LIMIT', '-')},"
-        f" CPU_LIMIT={os.environ.get('CPU_LIMIT', '-')})",
+        f" CPU_LIMIT={os.environ.get('CPU_LIMIT', '-')}, sandbox={sandbox_requested(os.environ)})",
         flush=True,
     )
-    os.execvp(command[0], command)
+    sys.exit(start_server(command, os.environ, args.kind))
 
 
 if __name__ == "__main__":
