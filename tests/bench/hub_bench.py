@@ -1,8 +1,8 @@
 """Spawn latency and hub memory, measured on a running demo cluster (make bench).
 
-Prints, for each kind of server, the time from the spawn request to a ready JupyterLab
-(the hub's REST API says ready and /lab answers through the proxy), and the hub's
-resident memory with several servers running.
+Prints, for each kind of server, with and without the sandbox, the time from the spawn
+request to a ready JupyterLab (the hub's REST API says ready and /lab answers through
+the proxy), and the hub's resident memory with several servers running.
 """
 
 from __future__ import annotations
@@ -21,9 +21,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "molecule"))
 from hubclient import HubSession
 
 REPO = Path(__file__).resolve().parents[2]
+SLURM = {"kind": "slurm", "partition": "cpu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
 KIND_OPTIONS = {
     "interactive": {"kind": "interactive"},
-    "slurm": {"kind": "slurm", "partition": "cpu", "time": "00:20:00", "cpus": "1", "memory": "1G"},
+    "interactive-sandbox": {"kind": "interactive", "sandbox": True},
+    "slurm": SLURM,
+    "slurm-sandbox": {**SLURM, "sandbox": True},
 }
 
 
@@ -40,7 +43,7 @@ def session(cluster: str, port: int, ca_file: str, user: str) -> HubSession:
     return hub
 
 
-def spawn_to_ready(hub: HubSession, name: str, options: dict[str, str]) -> float:
+def spawn_to_ready(hub: HubSession, name: str, options: dict[str, object]) -> float:
     started = time.monotonic()
     response = hub.start(name, options)
     assert response.status_code in (201, 202), response.text
@@ -90,7 +93,7 @@ def main() -> None:
                 times.append(spawn_to_ready(alice, f"bench-{kind}-{number}", options))
                 stop_all(alice)
             print(
-                f"  {kind:12s} median {statistics.median(times):5.2f}  min {min(times):5.2f}  "
+                f"  {kind:20s} median {statistics.median(times):5.2f}  min {min(times):5.2f}  "
                 f"max {max(times):5.2f}  all {' '.join(f'{t:.2f}' for t in times)}"
             )
 
@@ -98,7 +101,7 @@ def main() -> None:
         per_user = (args.servers + 1) // 2
         for hub in (alice, bob):
             for number in range(per_user):
-                spawn_to_ready(hub, f"bench-load-{number}", KIND_OPTIONS["slurm"])
+                spawn_to_ready(hub, f"bench-load-{number}", SLURM)
         running = hub_rss_mib(args.cluster)
         print(f"hub resident memory: {idle:.1f} MiB idle, {running:.1f} MiB with {2 * per_user} SLURM servers running")
         for hub in (alice, bob):
