@@ -12,6 +12,8 @@ command -v debootstrap >/dev/null 2>&1 || need_pkgs+=(debootstrap)
 python3 -c 'import ensurepip' >/dev/null 2>&1 || need_pkgs+=(python3-venv)
 command -v npm >/dev/null 2>&1 || need_pkgs+=(nodejs npm)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+# Screenshots show emoji (the sandbox's 📦) as users' browsers do.
+[ -f /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf ] || need_pkgs+=(fonts-noto-color-emoji)
 # Unit tests of the module kernels run the real Lmod and its spider.
 [ -x /usr/share/lmod/lmod/libexec/lmod ] || need_pkgs+=(lmod)
 # Unit tests of the sandbox start real ones.
