@@ -27,11 +27,13 @@ from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 
 from .batch_script import JOB_NAME_PREFIX, render_batch_script
 from .cluster import PartitionCache
-from .commands import CommandError, check_command, run_command
+from .commands import CommandError, CommandResult, check_command, run_command
 from .form import render_options_form
 from .interactive import SERVER_NAME, InteractiveServers, unit_name
+from .job_poller import JobPoller, JobReport, Presence
 from .options import OptionsError, SpawnOptions, flatten_form, validate_options
-from .slurm_jobs import SQUEUE_FORMAT, JobState, describe_finished_job, parse_scontrol_record, parse_squeue_line
+from .orphan_jobs import sweep_orphans
+from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record
 from .slurm_time import format_slurm_time
 
 
@@ -57,10 +59,23 @@ class HpclabSpawner(SlurmSpawner):
     work_root = Unicode("/cluster/work", help="Parent of the users' $WORK, where server logs go").tag(config=True)
     partitions_ttl = Float(60, help="Seconds the partition list read from sinfo is reused").tag(config=True)
     job_query_timeout = Float(20, help="Seconds to wait for squeue before the state counts as unknown").tag(config=True)
+    job_poll_interval = Float(30, help="Seconds between the hub's squeue calls for all its jobs").tag(config=True)
+    job_poll_jitter = Float(0.2, help="Random share of the interval added or removed at each call").tag(config=True)
+    job_poll_min_gap = Float(
+        1, help="Least seconds between two squeue calls, however many spawns ask for fresh states"
+    ).tag(config=True)
+    orphan_job_grace = Float(
+        600, help="Seconds after which server jobs unknown to the hub are cancelled (0: only reported)"
+    ).tag(config=True)
+    orphan_job_check_delay = Float(
+        60, help="Seconds after the hub starts before it looks for server jobs it does not know"
+    ).tag(config=True)
     sandbox_enabled = Bool(True, help="Offer the sandbox mode (nodes need pasta and user namespaces)").tag(config=True)
 
-    # One partition cache per hub process, shared by every spawner.
+    # One partition cache and one job poller per hub process, shared by every spawner.
     _partition_caches: ClassVar[dict[tuple[str, float], PartitionCache]] = {}
+    _pollers: ClassVar[dict[str, JobPoller]] = {}
+    _orphan_sweep: ClassVar[asyncio.Task[list[str]] | None] = None
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -72,6 +87,8 @@ class HpclabSpawner(SlurmSpawner):
         self.sandbox = False
         # Set by the node through batchspawner's API when the server cannot start.
         self.startup_error = ""
+        # Why the last run's job ended, shown on the home page (kept through clear_state).
+        self.end_reason = ""
         self.job_state: JobState | None = None
         self.spawn_options: SpawnOptions | None = None
         self._user_environment: dict[str, str] = {}
@@ -137,6 +154,9 @@ class HpclabSpawner(SlurmSpawner):
         self.time_limit_seconds = state.get("time_limit_seconds", 0)
         self.started_at = state.get("started_at", 0.0)
         self.sandbox = state.get("sandbox", False)
+        self.end_reason = state.get("end_reason", "")
+        if self.job_id:
+            self._poller.watch(self.job_id)
 
     def get_state(self) -> dict[str, Any]:
         state = super().get_state()
@@ -147,10 +167,13 @@ class HpclabSpawner(SlurmSpawner):
             time_limit_seconds=self.time_limit_seconds,
             started_at=self.started_at,
             sandbox=self.sandbox,
+            end_reason=self.end_reason,
         )
         return {key: value for key, value in state.items() if value}
 
     def clear_state(self) -> None:
+        if self.job_id:
+            self._poller.forget(self.job_id)
         super().clear_state()
         self.unit = ""
         self.started_at = 0.0
@@ -163,6 +186,7 @@ class HpclabSpawner(SlurmSpawner):
         self.kind = options.kind
         self.sandbox = options.sandbox
         self.startup_error = ""
+        self.end_reason = ""
         self._user_environment = options.environment
         if options.kind == "interactive":
             return await self._start_interactive()
@@ -187,8 +211,16 @@ class HpclabSpawner(SlurmSpawner):
         if self.kind == "interactive":
             await self._interactive.stop(self.user.name, self.name)
             return
-        if self.job_id:
-            await super().stop(now=now)
+        if not self.job_id:
+            return
+        job_id = self.job_id
+        if self._poller.report(job_id).presence is not Presence.ENDED:
+            await self.cancel_batch_job()
+            # Wait a little for Slurm to confirm, with fresh answers shared by all stops.
+            for _ in range(0 if now else 10):
+                if (await self._poller.fresh_report(job_id)).presence in (Presence.ENDED, Presence.PENDING):
+                    break
+        self._poller.forget(job_id)
 
     # ----- Interactive ----------------------------------------------------------------
 
@@ -282,7 +314,8 @@ class HpclabSpawner(SlurmSpawner):
             raise SpawnFailed(f"sbatch gave no job id: {output.strip()!r}")
         self.log.info("%s submitted as Slurm job %s", self._log_name, self.job_id)
 
-        while (status := await self.query_job_status()) != JobStatus.RUNNING:
+        self._poller.watch(self.job_id)
+        while (status := self._job_status(await self._poller.fresh_report(self.job_id))) != JobStatus.RUNNING:
             if status == JobStatus.NOTFOUND and self.startup_error:
                 raise self._startup_failure()
             if status == JobStatus.NOTFOUND:
@@ -294,7 +327,7 @@ class HpclabSpawner(SlurmSpawner):
         return self.ip, self.port
 
     async def _job_end_reason(self) -> str | None:
-        if await self.query_job_status() != JobStatus.NOTFOUND:
+        if self._job_status(await self._poller.fresh_report(self.job_id)) != JobStatus.NOTFOUND:
             return None
         return await self._why_job_ended()
 
@@ -305,30 +338,69 @@ class HpclabSpawner(SlurmSpawner):
         self.clear_state()
         return f"{describe_finished_job(job_id, record)}. Log: {self.log_file(job_id)}"
 
+    @property
+    def _poller(self) -> JobPoller:
+        """The hub's one poller (per squeue path); the first one also starts the sweep of
+        server jobs the hub does not know."""
+        squeue = f"{self.slurm_bin}/squeue"
+        poller = self._pollers.get(squeue)
+        if poller is None:
+            poller = self._pollers[squeue] = JobPoller(
+                squeue,
+                self._run_query,
+                interval=self.job_poll_interval,
+                jitter=self.job_poll_jitter,
+                timeout=self.job_query_timeout,
+                min_gap=self.job_poll_min_gap,
+            )
+            self._start_orphan_sweep()
+        return poller
+
+    @staticmethod
+    async def _run_query(argv: list[str], timeout: float) -> CommandResult:
+        return await run_command(argv, timeout=timeout)
+
+    def _start_orphan_sweep(self) -> None:
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return
+        known = self._pollers.values
+        HpclabSpawner._orphan_sweep = loop.create_task(
+            sweep_orphans(
+                lambda: check_command(
+                    [f"{self.slurm_bin}/squeue", "--noheader", "--format=%i|%u|%j"], timeout=self.job_query_timeout
+                ),
+                self._cancel_as,
+                lambda: frozenset().union(*(poller.watched for poller in known())),
+                first_delay=self.orphan_job_check_delay,
+                grace=self.orphan_job_grace,
+            )
+        )
+
+    async def _cancel_as(self, user: str, job_ids: list[str]) -> None:
+        await check_command([*self.sudo, "-u", user, f"{self.slurm_bin}/scancel", *job_ids], timeout=30)
+
+    def _job_status(self, report: JobReport) -> JobStatus:
+        """batchspawner's view of the poller's report; an end is remembered for the home page."""
+        if report.state is not None:
+            self.job_state = report.state
+            self.job_status = report.state.state
+        if report.presence is Presence.ENDED:
+            self.end_reason = report.ended
+            return JobStatus.NOTFOUND
+        return {
+            Presence.RUNNING: JobStatus.RUNNING,
+            Presence.PENDING: JobStatus.PENDING,
+            Presence.UNKNOWN: JobStatus.UNKNOWN,
+        }[report.presence]
+
     async def query_job_status(self) -> JobStatus:
-        """squeue as the hub's own user; an error or timeout is "unknown", never "gone"."""
+        """The last answer of the shared poller (batchspawner's poll asks this): never a
+        squeue per server, and "unknown", which keeps the server, until Slurm answers."""
         if not self.job_id:
             return JobStatus.NOTFOUND
-        try:
-            result = await run_command(
-                [f"{self.slurm_bin}/squeue", "--noheader", f"--jobs={self.job_id}", f"--format={SQUEUE_FORMAT}"],
-                timeout=self.job_query_timeout,
-            )
-        except CommandError as error:
-            self.log.warning("squeue for job %s: %s", self.job_id, error)
-            return JobStatus.UNKNOWN
-        if result.returncode != 0:
-            if "Invalid job id" in result.stderr:
-                return JobStatus.NOTFOUND
-            self.log.warning("squeue for job %s failed: %s", self.job_id, result.stderr.strip())
-            return JobStatus.UNKNOWN
-        self.job_status = result.stdout.strip()
-        self.job_state = parse_squeue_line(self.job_status)
-        if self.job_state is None:
-            return JobStatus.NOTFOUND
-        if self.job_state.running:
-            return JobStatus.RUNNING
-        return JobStatus.PENDING if self.job_state.pending else JobStatus.NOTFOUND
+        return self._job_status(self._poller.report(self.job_id))
 
     def state_gethost(self) -> str:
         return self.job_state.node if self.job_state else ""
@@ -368,7 +440,7 @@ class HpclabSpawner(SlurmSpawner):
     # ----- the home page --------------------------------------------------------------
 
     def summary(self) -> dict[str, str]:
-        """Kind, job, node and time left, for the hub home page."""
+        """Kind, job, node and time left, and why the last job ended, for the hub home page."""
         if not self.kind:
             return {}
         sandbox = "yes" if self.sandbox else ""
@@ -378,4 +450,11 @@ class HpclabSpawner(SlurmSpawner):
         if self.started_at and self.time_limit_seconds:
             left = format_slurm_time(int(self.started_at + self.time_limit_seconds - time.time()))
         node = self.job_state.node if self.job_state else self.ip
-        return {"kind": "SLURM", "job": self.job_id, "node": node, "time_left": left, "sandbox": sandbox}
+        return {
+            "kind": "SLURM",
+            "job": self.job_id,
+            "node": node,
+            "time_left": left,
+            "sandbox": sandbox,
+            "end_reason": self.end_reason,
+        }
