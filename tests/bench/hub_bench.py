@@ -1,19 +1,34 @@
-"""Spawn latency and hub memory, measured on a running demo cluster (make bench).
+"""The hub against Slurm at scale, on a running demo cluster (make bench).
 
-Prints, for each kind of server, with and without the sandbox, the time from the spawn
-request to a ready JupyterLab (the hub's REST API says ready and /lab answers through
-the proxy), and the hub's resident memory with several servers running.
+Runs the same measurements with two profiles of the same hub, side by side:
+
+- hpclab: the deployed configuration (HpclabSpawner, one shared squeue poller);
+- stock: batchspawner's own SlurmSpawner with its default script and per-server squeue,
+  for comparison only (a runtime systemd drop-in points the hub at a copy of its
+  configuration; removed at the end).
+
+and prints, for each: spawn-to-ready median and 90th percentile over --spawns SLURM
+spawns; squeue calls per minute (slurmctld's own RPC counts, sdiag) with 0, 10 and 50
+running servers; the hub's CPU and memory with 50 servers; failures when 20 users spawn
+at the same moment. The hpclab profile also gives spawn-to-ready per kind, with and
+without the sandbox. Bench users bench01..bench20 are created on every node for the run
+and removed after it.
 """
 
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
 import re
+import secrets
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "molecule"))
@@ -21,35 +36,148 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "molecule"))
 from hubclient import HubSession
 
 REPO = Path(__file__).resolve().parents[2]
-SLURM = {"kind": "slurm", "partition": "cpu", "time": "00:20:00", "cpus": "1", "memory": "1G"}
+NODES = ("hub", "slurmctld", "cn1", "cn2")
+SLURM = {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "1", "memory": "512M"}
 KIND_OPTIONS = {
     "interactive": {"kind": "interactive"},
     "interactive-sandbox": {"kind": "interactive", "sandbox": True},
     "slurm": SLURM,
     "slurm-sandbox": {**SLURM, "sandbox": True},
 }
+BENCH_USERS = [f"bench{number:02d}" for number in range(1, 21)]
+BENCH_UID = 3100
+PROJECT_GROUP = "demoproj"
+WINDOW_S = 60
+BENCH_CONFIG_DIR = "/run/hpclab-bench"
+DROP_IN = "/run/systemd/system/jupyterhub.service.d/hpclab-bench.conf"
+# batchspawner's SlurmSpawner as its documentation sets it up; sudo only where the hub's
+# sudoers allows it (sbatch and scancel as the user), squeue as the hub's own account.
+STOCK_CONFIG = """
+c.JupyterHub.spawner_class = "batchspawner.SlurmSpawner"
+c.SlurmSpawner.exec_prefix = ""
+c.SlurmSpawner.batch_submit_cmd = "sudo -n -E -u {username} /usr/bin/sbatch --parsable"
+c.SlurmSpawner.batch_cancel_cmd = "sudo -n -u {username} /usr/bin/scancel {job_id}"
+c.SlurmSpawner.req_partition = "cpu"
+c.SlurmSpawner.req_runtime = "00:30:00"
+c.SlurmSpawner.req_memory = "512M"
+c.SlurmSpawner.req_prologue = "export PATH=/opt/hpclab/jupyter/bin:$PATH"
+c.SlurmSpawner.cmd = ["jupyterhub-singleuser"]
+"""
 
 
-def docker_exec(cluster: str, node: str, *command: str) -> str:
+def docker_exec(cluster: str, node: str, *command: str, stdin: str | None = None) -> str:
     return subprocess.run(
-        ["docker", "exec", f"{cluster}-{node}", *command], check=True, capture_output=True, text=True
+        ["docker", "exec", "-i", f"{cluster}-{node}", *command],
+        check=True,
+        capture_output=True,
+        text=True,
+        input=stdin,
     ).stdout
 
 
-def session(cluster: str, port: int, ca_file: str, user: str) -> HubSession:
-    hub = HubSession(f"https://127.0.0.1:{port}", user, ca_file)
-    password = (REPO / ".state" / cluster / "credentials" / user).read_text().split()[0]
-    assert hub.login(password).status_code == 302
-    return hub
+class Bench:
+    def __init__(self, cluster: str, port: int, ca_file: str) -> None:
+        self.cluster = cluster
+        self.port = port
+        self.ca_file = ca_file
+        self.passwords: dict[str, str] = {}
+
+    def run(self, node: str, *command: str, stdin: str | None = None) -> str:
+        return docker_exec(self.cluster, node, *command, stdin=stdin)
+
+    def session(self, user: str) -> HubSession:
+        hub = HubSession(f"https://127.0.0.1:{self.port}", user, self.ca_file)
+        password = self.passwords.get(user) or self.demo_password(user)
+        assert hub.login(password).status_code == 302, f"{user} cannot log in"
+        return hub
+
+    def demo_password(self, user: str) -> str:
+        return (REPO / ".state" / self.cluster / "credentials" / user).read_text().split()[0]
+
+    # ----- bench users ----------------------------------------------------------------
+
+    @contextmanager
+    def bench_users(self) -> Iterator[list[HubSession]]:
+        for offset, user in enumerate(BENCH_USERS):
+            uid = BENCH_UID + offset
+            for node in NODES:
+                home = ["--create-home"] if node == "hub" else ["--no-create-home"]
+                self.run(
+                    node,
+                    "sh",
+                    "-c",
+                    f"id {user} >/dev/null 2>&1 || useradd --uid {uid} --user-group "
+                    f"--groups {PROJECT_GROUP} --shell /bin/bash {' '.join(home)} {user}",
+                )
+            self.passwords[user] = secrets.token_urlsafe(12)
+            self.run("hub", "chpasswd", stdin=f"{user}:{self.passwords[user]}\n")
+            for root in ("/cluster/work", "/cluster/scratch"):
+                self.run("hub", "install", "-d", "-o", user, "-g", user, "-m", "0700", f"{root}/{user}")
+        try:
+            yield [self.session(user) for user in BENCH_USERS]
+        finally:
+            for user in BENCH_USERS:
+                self.run("hub", "sh", "-c", f"rm -rf /cluster/work/{user} /cluster/scratch/{user}")
+                for node in NODES:
+                    remove = "--remove" if node == "hub" else ""
+                    self.run(node, "sh", "-c", f"userdel {remove} {user} 2>/dev/null || true")
+
+    # ----- the hub's profile ----------------------------------------------------------
+
+    def use_profile(self, profile: str) -> None:
+        if profile == "stock":
+            config = self.run("hub", "cat", "/etc/jupyterhub/jupyterhub_config.py") + STOCK_CONFIG
+            self.run("hub", "install", "-d", "-m", "0755", BENCH_CONFIG_DIR)
+            self.run("hub", "cp", "/etc/jupyterhub/jupyterhub_config.json", BENCH_CONFIG_DIR)
+            self.run("hub", "sh", "-c", f"cat > {BENCH_CONFIG_DIR}/jupyterhub_config.py", stdin=config)
+            execstart = self.run("hub", "systemctl", "show", "--property=ExecStart", "--value", "jupyterhub")
+            program = re.search(r"path=(\S+)", execstart).group(1)
+            drop_in = f"[Service]\nExecStart=\nExecStart={program} --config={BENCH_CONFIG_DIR}/jupyterhub_config.py\n"
+            self.run("hub", "sh", "-c", f"mkdir -p {Path(DROP_IN).parent} && cat > {DROP_IN}", stdin=drop_in)
+        else:
+            self.run("hub", "rm", "-rf", DROP_IN, BENCH_CONFIG_DIR)
+        self.run("hub", "systemctl", "daemon-reload")
+        self.run("hub", "systemctl", "restart", "jupyterhub")
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                self.session("alice")
+                return
+            except Exception:  # the hub is starting
+                assert time.monotonic() < deadline, "the hub did not come back"
+                time.sleep(1)
+
+    # ----- measurements ---------------------------------------------------------------
+
+    def squeue_calls_per_minute(self) -> tuple[int, float, float]:
+        """slurmctld's job-information RPCs during WINDOW_S, and the hub's CPU (% of one
+        core) and resident memory (MiB) over the same window."""
+        pid = self.run("hub", "systemctl", "show", "--property=MainPID", "--value", "jupyterhub").strip()
+        self.run("slurmctld", "sdiag", "--reset")
+        cpu_before = self.cpu_seconds(pid)
+        time.sleep(WINDOW_S)
+        cpu = (self.cpu_seconds(pid) - cpu_before) / WINDOW_S * 100
+        report = self.run("slurmctld", "sdiag")
+        counts = re.findall(r"REQUEST_JOB_INFO(?:_SINGLE)?\s+\(\s*\d+\)\s+count:(\d+)", report)
+        calls = sum(int(count) for count in counts)
+        rss = int(self.run("hub", "ps", "-o", "rss=", "-p", pid)) / 1024
+        return round(calls * 60 / WINDOW_S), cpu, rss
+
+    def cpu_seconds(self, pid: str) -> float:
+        fields = self.run("hub", "cat", f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
+        ticks = int(self.run("hub", "getconf", "CLK_TCK"))
+        return (int(fields[11]) + int(fields[12])) / ticks
 
 
-def spawn_to_ready(hub: HubSession, name: str, options: dict[str, object]) -> float:
+def spawn_to_ready(hub: HubSession, name: str, options: dict[str, object], timeout: float = 600) -> float:
     started = time.monotonic()
     response = hub.start(name, options)
     assert response.status_code in (201, 202), response.text
-    while not hub.servers().get(name, {}).get("ready"):
-        time.sleep(0.1)
-    assert hub.http.get(hub.url(f"/user/{hub.user}/{name}/lab"), timeout=60).status_code == 200
+    while not (state := hub.servers().get(name, {})).get("ready"):
+        assert state.get("pending") or not state, f"{hub.user}/{name} stopped while starting"
+        assert time.monotonic() - started < timeout, f"{hub.user}/{name} not ready after {timeout} s"
+        time.sleep(0.2)
+    assert hub.http.get(hub.url(f"/user/{hub.user}/{name}/lab"), timeout=120).status_code == 200
     return time.monotonic() - started
 
 
@@ -57,56 +185,114 @@ def stop_all(hub: HubSession) -> None:
     """Stop every server and forget the named ones (they count against the user's limit)."""
     for name in list(hub.servers()):
         hub.stop(name)
-    deadline = time.monotonic() + 120
+    deadline = time.monotonic() + 180
     while hub.servers() and time.monotonic() < deadline:
         time.sleep(0.5)
-    home = hub.http.get(hub.url("/hub/home"), timeout=30).text
-    for name in set(re.findall(r'data-server-name="([^"]+)"', home)):
-        hub.api("DELETE", f"/users/{hub.user}/servers/{name}", json={"remove": True})
+    hub.remove_stopped_servers()
 
 
-def hub_rss_mib(cluster: str) -> float:
-    pid = docker_exec(cluster, "hub", "systemctl", "show", "--property=MainPID", "--value", "jupyterhub").strip()
-    return int(docker_exec(cluster, "hub", "ps", "-o", "rss=", "-p", pid)) / 1024
+def in_parallel(jobs: list[Callable[[], float]], workers: int) -> tuple[list[float], list[str]]:
+    """Run the spawns, workers at a time; their times and their failures."""
+    times, failures = [], []
+    with concurrent.futures.ThreadPoolExecutor(workers) as pool:
+        for future in concurrent.futures.as_completed([pool.submit(job) for job in jobs]):
+            try:
+                times.append(future.result())
+            except Exception as error:  # a failed spawn is a figure here
+                failures.append(str(error)[:200])
+    return times, failures
+
+
+def percentile(values: list[float], share: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
+
+
+def measure_profile(bench: Bench, profile: str, users: list[HubSession], spawns: int) -> dict[str, str]:
+    bench.use_profile(profile)
+    for hub in users:
+        hub.http.cookies.clear()
+    users = [bench.session(hub.user) for hub in users]
+    figures: dict[str, str] = {}
+    options = SLURM if profile == "hpclab" else {}
+
+    times = [spawn_to_ready(users[0], f"seq{number}", options) for number in range(spawns)]
+    stop_all(users[0])
+    figures["spawn to ready, median (s)"] = f"{statistics.median(times):.2f}"
+    figures["spawn to ready, 90th percentile (s)"] = f"{percentile(times, 0.9):.2f}"
+
+    calls, _, idle_rss = bench.squeue_calls_per_minute()
+    figures["squeue calls per minute, 0 servers"] = str(calls)
+    # 10 servers, one per user; then 40 more, up to 3 per user, 50 in all.
+    placements = [(hub, "s0") for hub in users[:10]]
+    _, failures = in_parallel([lambda h=h, n=n: spawn_to_ready(h, n, options) for h, n in placements], 10)
+    figures["squeue calls per minute, 10 servers"] = str(bench.squeue_calls_per_minute()[0])
+    more = [(hub, "s0") for hub in users[10:]] + [(hub, f"s{round_}") for round_ in (1, 2) for hub in users][:30]
+    _, failures_50 = in_parallel([lambda h=h, n=n: spawn_to_ready(h, n, options) for h, n in more], 10)
+    running = sum(len(hub.servers()) for hub in users)
+    calls, cpu, rss = bench.squeue_calls_per_minute()
+    figures[f"squeue calls per minute, {running} servers"] = str(calls)
+    figures[f"hub CPU with {running} servers (% of a core)"] = f"{cpu:.1f}"
+    figures[f"hub memory, idle / {running} servers (MiB)"] = f"{idle_rss:.0f} / {rss:.0f}"
+    figures["failed spawns while filling to 50"] = str(len(failures) + len(failures_50))
+    in_parallel([lambda h=h: stop_all(h) or 0.0 for h in users], 10)
+
+    barrier = threading.Barrier(len(users))
+
+    def together(hub: HubSession) -> float:
+        barrier.wait()
+        return spawn_to_ready(hub, "burst", options)
+
+    burst_times, burst_failures = in_parallel([lambda h=h: together(h) for h in users], len(users))
+    figures["20 simultaneous spawns: failures"] = str(len(burst_failures))
+    if burst_times:
+        figures["20 simultaneous spawns: slowest ready (s)"] = f"{max(burst_times):.1f}"
+    for failure in burst_failures[:3]:
+        print(f"  [{profile}] burst failure: {failure}")
+    in_parallel([lambda h=h: stop_all(h) or 0.0 for h in users], 10)
+    return figures
+
+
+def kinds_with_sandbox(bench: Bench, spawns: int) -> None:
+    alice = bench.session("alice")
+    stop_all(alice)
+    print(f"\nhpclab: spawn to ready JupyterLab by kind, {spawns} spawns each (seconds)")
+    for kind, options in KIND_OPTIONS.items():
+        times = []
+        for number in range(spawns):
+            times.append(spawn_to_ready(alice, f"kind-{kind}-{number}", options))
+            stop_all(alice)
+        print(f"  {kind:20s} median {statistics.median(times):5.2f}  min {min(times):5.2f}  max {max(times):5.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cluster", default="hpclab-demo")
     parser.add_argument("--port", type=int, default=8443)
-    parser.add_argument("--spawns", type=int, default=5)
-    parser.add_argument("--servers", type=int, default=10)
+    parser.add_argument("--spawns", type=int, default=10)
+    parser.add_argument("--kind-spawns", type=int, default=5)
+    parser.add_argument("--profiles", default="hpclab,stock")
     args = parser.parse_args()
 
     with tempfile.NamedTemporaryFile(suffix=".crt") as ca:
         ca.write(docker_exec(args.cluster, "hub", "cat", "/etc/jupyterhub/tls/hub.crt").encode())
         ca.flush()
-        alice = session(args.cluster, args.port, ca.name, "alice")
-        bob = session(args.cluster, args.port, ca.name, "bob")
-        for hub in (alice, bob):
-            stop_all(hub)
-
-        print(f"spawn to ready JupyterLab, {args.spawns} spawns each (seconds)")
-        for kind, options in KIND_OPTIONS.items():
-            times = []
-            for number in range(args.spawns):
-                times.append(spawn_to_ready(alice, f"bench-{kind}-{number}", options))
-                stop_all(alice)
-            print(
-                f"  {kind:20s} median {statistics.median(times):5.2f}  min {min(times):5.2f}  "
-                f"max {max(times):5.2f}  all {' '.join(f'{t:.2f}' for t in times)}"
-            )
-
-        idle = hub_rss_mib(args.cluster)
-        per_user = (args.servers + 1) // 2
-        for hub in (alice, bob):
-            for number in range(per_user):
-                spawn_to_ready(hub, f"bench-load-{number}", SLURM)
-        running = hub_rss_mib(args.cluster)
-        print(f"hub resident memory: {idle:.1f} MiB idle, {running:.1f} MiB with {2 * per_user} SLURM servers running")
-        for hub in (alice, bob):
-            stop_all(hub)
-            hub.logout()
+        bench = Bench(args.cluster, args.port, ca.name)
+        results: dict[str, dict[str, str]] = {}
+        try:
+            with bench.bench_users() as users:
+                for hub in users:
+                    stop_all(hub)
+                for profile in args.profiles.split(","):
+                    results[profile] = measure_profile(bench, profile, users, args.spawns)
+        finally:
+            bench.use_profile("hpclab")
+        profiles = list(results)
+        rows = list(dict.fromkeys(row for figures in results.values() for row in figures))
+        print("\n" + f"{'':48s}" + "".join(f"{profile:>12s}" for profile in profiles))
+        for row in rows:
+            print(f"{row:48s}" + "".join(f"{results[profile].get(row, '-'):>12s}" for profile in profiles))
+        kinds_with_sandbox(bench, args.kind_spawns)
 
 
 if __name__ == "__main__":

@@ -90,13 +90,16 @@ def login(hub_ca: str) -> Callable[[str], HubSession]:
 @pytest.fixture(scope="module")
 def alice(login: Callable[[str], HubSession]) -> HubSession:
     """alice, logged in with no server: logging out stops whatever an earlier test left
-    (once the hub has finished checking the servers it found at its own start)."""
+    (once the hub has finished checking the servers it found at its own start), and the
+    named servers it left are deleted."""
     session = login("alice")
     deadline = time.monotonic() + 120
     while any(server["pending"] for server in session.servers().values()) and time.monotonic() < deadline:
         time.sleep(1)
     session.logout()
-    return login("alice")
+    session = login("alice")
+    session.remove_stopped_servers()
+    return session
 
 
 @pytest.fixture(scope="session")

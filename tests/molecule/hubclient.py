@@ -99,6 +99,13 @@ class HubSession:
         headers = {"X-XSRFToken": xsrf, **kwargs.pop("headers", {})}
         return self.http.request(method, self.url(f"{base}{path}"), headers=headers, timeout=60, **kwargs)
 
+    def remove_stopped_servers(self) -> None:
+        """Delete the user's stopped named servers: each counts against the hub's limit."""
+        model = self.api("GET", f"/users/{self.user}", params={"include_stopped_servers": "1"}).json()
+        for name, server in model.get("servers", {}).items():
+            if name and not server.get("ready") and not server.get("pending"):
+                self.api("DELETE", f"/users/{self.user}/servers/{name}", json={"remove": True})
+
     def stop(self, server: str) -> requests.Response:
         return self.api("DELETE", f"/users/{self.user}/servers/{server}")
 
