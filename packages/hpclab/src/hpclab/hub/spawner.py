@@ -61,8 +61,9 @@ class HpclabSpawner(SlurmSpawner):
     job_query_timeout = Float(20, help="Seconds to wait for squeue before the state counts as unknown").tag(config=True)
     job_poll_interval = Float(30, help="Seconds between the hub's squeue calls for all its jobs").tag(config=True)
     job_poll_jitter = Float(0.2, help="Random share of the interval added or removed at each call").tag(config=True)
+    # batchspawner's startup_poll_interval: a starting server sees its state as soon as before.
     job_poll_min_gap = Float(
-        1, help="Least seconds between two squeue calls, however many spawns ask for fresh states"
+        0.5, help="Least seconds between two squeue calls, however many spawns ask for fresh states"
     ).tag(config=True)
     orphan_job_grace = Float(
         600, help="Seconds after which server jobs unknown to the hub are cancelled (0: only reported)"

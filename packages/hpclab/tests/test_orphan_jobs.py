@@ -1,0 +1,53 @@
+"""Server jobs that the hub does not know: reported, and cancelled only if still unknown."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from hpclab.hub.commands import CommandError
+from hpclab.hub.orphan_jobs import server_jobs, sweep_orphans
+
+LISTING = "11|alice|jupyterhub-default\n12|bob|jupyterhub-lab2\n13|bob|training\n14|alice|jupyterhub-x\n"
+
+
+def test_only_server_jobs_are_listed():
+    assert server_jobs(LISTING + "garbage\n") == {"11": "alice", "12": "bob", "14": "alice"}
+
+
+def sweep(listings: list[str | Exception], known: set[str], grace: float = 0.01):
+    cancelled: list[tuple[str, list[str]]] = []
+
+    async def list_jobs() -> str:
+        answer = listings.pop(0)
+        if isinstance(answer, Exception):
+            raise answer
+        return answer
+
+    async def cancel(user: str, jobs: list[str]) -> None:
+        cancelled.append((user, jobs))
+
+    result = asyncio.run(sweep_orphans(list_jobs, cancel, lambda: frozenset(known), first_delay=0, grace=grace))
+    return result, cancelled
+
+
+def test_unknown_jobs_are_reported_then_cancelled_as_their_owner(caplog):
+    with caplog.at_level(logging.WARNING):
+        result, cancelled = sweep([LISTING, LISTING], known={"11"})
+    assert "12 (bob), 14 (alice)" in caplog.text
+    assert result == ["12", "14"]
+    assert sorted(cancelled) == [("alice", ["14"]), ("bob", ["12"])]
+
+
+def test_a_job_claimed_or_gone_during_the_grace_period_is_left_alone():
+    known = {"11"}
+    result, cancelled = sweep([LISTING, "11|alice|jupyterhub-default\n14|alice|jupyterhub-x\n"], known)
+    # 12 ended meanwhile; 14 is still there: only 14 goes.
+    assert cancelled == [("alice", ["14"])]
+    assert result == ["14"]
+
+
+def test_no_grace_reports_only_and_errors_cancel_nothing():
+    assert sweep([LISTING], known=set(), grace=0) == ([], [])
+    assert sweep([CommandError("squeue did not answer")], known=set()) == ([], [])
+    assert sweep([LISTING, CommandError("squeue did not answer")], known=set()) == ([], [])
