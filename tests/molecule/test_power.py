@@ -11,6 +11,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
+from conftest import as_user
 from hubclient import LabKernel
 from webpages import HUB, log_in, screenshot
 
@@ -29,7 +30,9 @@ def wait_for(session, path: str, condition, timeout: float = 60) -> dict:
 
 
 @pytest.fixture(scope="module")
-def interactive(alice):
+def interactive(alice, node):
+    # Totals and the last real-time factor of an earlier run would carry over.
+    node("hub").check_output(as_user("alice", "rm -rf ~/.local/share/hpclab/power"))
     path = alice.open_server("power", {"kind": "interactive"})
     yield path
     alice.stop("power")
