@@ -104,9 +104,11 @@ def _as_unprivileged() -> list[str]:
 
 @pytest.fixture
 def shared_dir() -> Iterator[Path]:
-    """A directory the unprivileged user can read and write (tmp_path is root's own)."""
+    """A directory the unprivileged user can read and write (tmp_path is root's own),
+    with a copy of the package (the checkout may be where that user cannot go)."""
     directory = Path(tempfile.mkdtemp(prefix="hpclab-sandbox-test-"))
     directory.chmod(0o777)
+    shutil.copytree(SOURCE / "hpclab", directory / "src" / "hpclab", ignore=shutil.ignore_patterns("labextension"))
     yield directory
     shutil.rmtree(directory, ignore_errors=True)
 
@@ -114,7 +116,7 @@ def shared_dir() -> Iterator[Path]:
 def _launch(hub: HubRecord, work: Path, command: list[str], **extra: str) -> subprocess.Popen[bytes]:
     environment = {
         "PATH": os.environ["PATH"],
-        "PYTHONPATH": str(SOURCE),
+        "PYTHONPATH": str(work / "src"),
         "WORK": str(work),
         "SLURM_JOB_ID": "9",
         "JUPYTERHUB_API_URL": hub.url,
