@@ -128,7 +128,9 @@ class Bench:
         if profile == "stock":
             config = self.run("hub", "cat", "/etc/jupyterhub/jupyterhub_config.py") + STOCK_CONFIG
             self.run("hub", "install", "-d", "-m", "0755", BENCH_CONFIG_DIR)
-            self.run("hub", "cp", "/etc/jupyterhub/jupyterhub_config.json", BENCH_CONFIG_DIR)
+            # --preserve: the hub's service account reads it through its group.
+            settings = "/etc/jupyterhub/jupyterhub_config.json"
+            self.run("hub", "cp", "--preserve=mode,ownership", settings, BENCH_CONFIG_DIR)
             self.run("hub", "sh", "-c", f"cat > {BENCH_CONFIG_DIR}/jupyterhub_config.py", stdin=config)
             execstart = self.run("hub", "systemctl", "show", "--property=ExecStart", "--value", "jupyterhub")
             program = re.search(r"path=(\S+)", execstart).group(1)
@@ -285,6 +287,8 @@ def main() -> None:
                     stop_all(hub)
                 for profile in args.profiles.split(","):
                     results[profile] = measure_profile(bench, profile, users, args.spawns)
+                    for row, figure in results[profile].items():
+                        print(f"  [{profile}] {row}: {figure}", flush=True)
         finally:
             bench.use_profile("hpclab")
         profiles = list(results)
