@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
+import json
 import re
 import secrets
 import statistics
@@ -52,17 +53,20 @@ BENCH_CONFIG_DIR = "/run/hpclab-bench"
 DROP_IN = "/run/systemd/system/jupyterhub.service.d/hpclab-bench.conf"
 # batchspawner's SlurmSpawner as its documentation sets it up; sudo only where the hub's
 # sudoers allows it (sbatch and scancel as the user), squeue as the hub's own account.
-STOCK_CONFIG = """
-c.JupyterHub.spawner_class = "batchspawner.SlurmSpawner"
-c.SlurmSpawner.exec_prefix = ""
-c.SlurmSpawner.batch_submit_cmd = "sudo -n -E -u {username} /usr/bin/sbatch --parsable"
-c.SlurmSpawner.batch_cancel_cmd = "sudo -n -u {username} /usr/bin/scancel {job_id}"
-c.SlurmSpawner.req_partition = "cpu"
-c.SlurmSpawner.req_runtime = "00:30:00"
-c.SlurmSpawner.req_memory = "512M"
-c.SlurmSpawner.req_prologue = "export PATH=/opt/hpclab/jupyter/bin:$PATH"
-c.SlurmSpawner.cmd = ["jupyterhub-singleuser"]
-"""
+# Merged into the copy of jupyterhub_config.json, which traitlets reads after the .py.
+STOCK_SETTINGS = {
+    "JupyterHub": {"spawner_class": "batchspawner.SlurmSpawner"},
+    "SlurmSpawner": {
+        "exec_prefix": "",
+        "batch_submit_cmd": "sudo -n -E -u {username} /usr/bin/sbatch --parsable",
+        "batch_cancel_cmd": "sudo -n -u {username} /usr/bin/scancel {job_id}",
+        "req_partition": "cpu",
+        "req_runtime": "00:30:00",
+        "req_memory": "512M",
+        "req_prologue": "export PATH=/opt/hpclab/jupyter/bin:$PATH",
+        "cmd": ["jupyterhub-singleuser"],
+    },
+}
 
 
 def docker_exec(cluster: str, node: str, *command: str, stdin: str | None = None) -> str:
@@ -126,12 +130,14 @@ class Bench:
 
     def use_profile(self, profile: str) -> None:
         if profile == "stock":
-            config = self.run("hub", "cat", "/etc/jupyterhub/jupyterhub_config.py") + STOCK_CONFIG
             self.run("hub", "install", "-d", "-m", "0755", BENCH_CONFIG_DIR)
-            # --preserve: the hub's service account reads it through its group.
-            settings = "/etc/jupyterhub/jupyterhub_config.json"
-            self.run("hub", "cp", "--preserve=mode,ownership", settings, BENCH_CONFIG_DIR)
-            self.run("hub", "sh", "-c", f"cat > {BENCH_CONFIG_DIR}/jupyterhub_config.py", stdin=config)
+            for name in ("jupyterhub_config.py", "jupyterhub_config.json"):
+                # --preserve: the hub's service account reads them through its group.
+                self.run("hub", "cp", "--preserve=mode,ownership", f"/etc/jupyterhub/{name}", BENCH_CONFIG_DIR)
+            settings = json.loads(self.run("hub", "cat", f"{BENCH_CONFIG_DIR}/jupyterhub_config.json"))
+            for section, values in STOCK_SETTINGS.items():
+                settings.setdefault(section, {}).update(values)
+            self.run("hub", "sh", "-c", f"cat > {BENCH_CONFIG_DIR}/jupyterhub_config.json", stdin=json.dumps(settings))
             execstart = self.run("hub", "systemctl", "show", "--property=ExecStart", "--value", "jupyterhub")
             program = re.search(r"path=(\S+)", execstart).group(1)
             drop_in = f"[Service]\nExecStart=\nExecStart={program} --config={BENCH_CONFIG_DIR}/jupyterhub_config.py\n"
@@ -140,10 +146,13 @@ class Bench:
             self.run("hub", "rm", "-rf", DROP_IN, BENCH_CONFIG_DIR)
         self.run("hub", "systemctl", "daemon-reload")
         self.run("hub", "systemctl", "restart", "jupyterhub")
+        expected = "batchspawner.batchspawner.SlurmSpawner" if profile == "stock" else "hpclab.hub.spawner."
         deadline = time.monotonic() + 120
         while True:
             try:
                 self.session("alice")
+                started = self.run("hub", "journalctl", "-u", "jupyterhub", "-n", "300", "--no-pager", "-o", "cat")
+                assert f"Using Spawner: {expected}" in started.rsplit("Running JupyterHub version", 1)[-1]
                 return
             except Exception:  # the hub is starting
                 assert time.monotonic() < deadline, "the hub did not come back"
@@ -296,7 +305,8 @@ def main() -> None:
         print("\n" + f"{'':48s}" + "".join(f"{profile:>12s}" for profile in profiles))
         for row in rows:
             print(f"{row:48s}" + "".join(f"{results[profile].get(row, '-'):>12s}" for profile in profiles))
-        kinds_with_sandbox(bench, args.kind_spawns)
+        if args.kind_spawns:
+            kinds_with_sandbox(bench, args.kind_spawns)
 
 
 if __name__ == "__main__":
