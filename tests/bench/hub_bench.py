@@ -63,7 +63,8 @@ STOCK_SETTINGS = {
         "req_partition": "cpu",
         "req_runtime": "00:30:00",
         "req_memory": "512M",
-        "req_prologue": "export PATH=/opt/hpclab/jupyter/bin:$PATH",
+        # Run the server in the batch shell, where the prologue put the environment on PATH.
+        "req_srun": "",
         "cmd": ["jupyterhub-singleuser"],
     },
 }
@@ -137,6 +138,9 @@ class Bench:
             settings = json.loads(self.run("hub", "cat", f"{BENCH_CONFIG_DIR}/jupyterhub_config.json"))
             for section, values in STOCK_SETTINGS.items():
                 settings.setdefault(section, {}).update(values)
+            # The users' Jupyter environment, where batchspawner-singleuser is.
+            environment_bin = settings["HpclabSpawner"]["jupyter_env_bin"]
+            settings["SlurmSpawner"]["req_prologue"] = f"export PATH={environment_bin}:$PATH"
             self.run("hub", "sh", "-c", f"cat > {BENCH_CONFIG_DIR}/jupyterhub_config.json", stdin=json.dumps(settings))
             execstart = self.run("hub", "systemctl", "show", "--property=ExecStart", "--value", "jupyterhub")
             program = re.search(r"path=(\S+)", execstart).group(1)
@@ -144,6 +148,7 @@ class Bench:
             self.run("hub", "sh", "-c", f"mkdir -p {Path(DROP_IN).parent} && cat > {DROP_IN}", stdin=drop_in)
         else:
             self.run("hub", "rm", "-rf", DROP_IN, BENCH_CONFIG_DIR)
+        restarted_at = self.run("hub", "date", "+%Y-%m-%d %H:%M:%S").strip()
         self.run("hub", "systemctl", "daemon-reload")
         self.run("hub", "systemctl", "restart", "jupyterhub")
         expected = "batchspawner.batchspawner.SlurmSpawner" if profile == "stock" else "hpclab.hub.spawner."
@@ -151,8 +156,8 @@ class Bench:
         while True:
             try:
                 self.session("alice")
-                started = self.run("hub", "journalctl", "-u", "jupyterhub", "-n", "300", "--no-pager", "-o", "cat")
-                assert f"Using Spawner: {expected}" in started.rsplit("Running JupyterHub version", 1)[-1]
+                started = self.run("hub", "journalctl", "-u", "jupyterhub", f"--since={restarted_at}", "-o", "cat")
+                assert f"Using Spawner: {expected}" in started, f"the hub does not use {expected}"
                 return
             except Exception:  # the hub is starting
                 assert time.monotonic() < deadline, "the hub did not come back"
