@@ -110,7 +110,12 @@ class HubSession:
         return self.api("DELETE", f"/users/{self.user}/servers/{server}")
 
     def logout(self) -> requests.Response:
-        return self.http.get(self.url("/hub/logout"), timeout=120)
+        """As the confirmation page's button does: a POST with the page's XSRF token."""
+        page = self.http.get(self.url("/hub/logout"), timeout=60)
+        token = re.search(r'name="_xsrf" value="([^"]+)"', page.text)
+        return self.http.post(
+            self.url("/hub/logout"), data={"_xsrf": token.group(1) if token else self._xsrf()}, timeout=120
+        )
 
 
 class LabKernel:

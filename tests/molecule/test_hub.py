@@ -56,7 +56,8 @@ def test_interactive_named_server_is_memory_capped(alice, node):
     alice.wait_ready("jupyterlab_nerf")
     lab = alice.http.get(alice.url("/user/alice/jupyterlab_nerf/lab"), timeout=60)
     assert lab.status_code == 200
-    unit = "hpclab-interactive-alice-jupyterlab_nerf.service"
+    uid = node("hub").check_output("id -u alice")
+    unit = f"hpclab-interactive-{uid}-jupyterlab_nerf.service"
     cap = int(node("hub").check_output(f"systemctl show --property=MemoryMax --value {unit}"))
     assert node("hub").check_output(f"systemctl show --property=User --value {unit}") == "alice"
     assert server_process_environment(node, "hub", "jupyterlab_nerf")["MEM_LIMIT"] == str(cap)
@@ -196,7 +197,8 @@ def test_logout_stops_every_server_and_cancels_queued_jobs(alice, login, node):
         assert "is pending in the queue (Resources)" in alice.first_progress_message("queued", "pending in the queue")
         alice.logout()
         assert alice_jobs(node) == []
-        units = node("hub").check_output("systemctl list-units --no-legend 'hpclab-interactive-alice-*'")
+        uid = node("hub").check_output("id -u alice")
+        units = node("hub").check_output(f"systemctl list-units --no-legend 'hpclab-interactive-{uid}*'")
         assert units == ""
         # The session has ended: the hub asks for a login again.
         home = alice.http.get(alice.url("/hub/home"), timeout=30, allow_redirects=False)

@@ -19,10 +19,13 @@ SERVER_NAME = re.compile(r"[A-Za-z0-9._-]{0,64}")
 USER_NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
 
 
-def unit_name(username: str, server_name: str) -> str:
-    if not USER_NAME.fullmatch(username) or not SERVER_NAME.fullmatch(server_name):
-        raise ValueError(f"unsupported user or server name: {username!r} {server_name!r}")
-    return f"{UNIT_PREFIX}-{username}-{server_name or 'default'}.service"
+def unit_name(uid: int, server_name: str) -> str:
+    """One unit per user and server, one-to-one: a uid has no '-', the default server no
+    suffix (user names may contain '-', and a named server may be called "default")."""
+    if not SERVER_NAME.fullmatch(server_name):
+        raise ValueError(f"unsupported server name: {server_name!r}")
+    suffix = f"-{server_name}" if server_name else ""
+    return f"{UNIT_PREFIX}-{uid}{suffix}.service"
 
 
 @dataclass(frozen=True)
@@ -40,15 +43,17 @@ class InteractiveServers:
         self._helper = list(helper_argv)
         self._systemctl = systemctl
 
+    def _argv(self, action: str, username: str, server_name: str) -> list[str]:
+        # The helper's sudoers rule allows exactly: ACTION USER [SERVER].
+        return [*self._helper, action, username, *([server_name] if server_name else [])]
+
     async def start(self, username: str, server_name: str, environment: Mapping[str, str]) -> None:
         await check_command(
-            [*self._helper, "start", username, server_name],
-            input_text=json.dumps(dict(environment)),
-            timeout=60,
+            self._argv("start", username, server_name), input_text=json.dumps(dict(environment)), timeout=60
         )
 
     async def stop(self, username: str, server_name: str) -> None:
-        await check_command([*self._helper, "stop", username, server_name], timeout=60)
+        await check_command(self._argv("stop", username, server_name), timeout=60)
 
     async def state(self, unit: str) -> UnitState:
         """The unit's state; a unit systemd does not know is reported inactive."""

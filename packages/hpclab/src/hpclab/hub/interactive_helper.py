@@ -1,18 +1,19 @@
 """hpclab-interactive: starts and stops a user's Interactive server, as root.
 
-The hub's service account may run this program, and no other, as root (sudoers). It
-refuses system accounts, users outside the allowed groups and odd names, and runs the
+The hub's service account may run this program, and no other, as root (sudoers, which
+allows exactly the argument shapes below). It takes no settings from its caller: its
+configuration is a root-owned file at a fixed path. It refuses accounts outside the
+site's user uid range, users outside the allowed groups and odd names, and runs the
 server as the user in a transient systemd service whose memory is capped by the kernel.
 The server's environment (it holds the hub token) goes through a root-only file, never
 through a command line that other users could read in /proc.
 
-    hpclab-interactive start USER SERVER < environment.json
-    hpclab-interactive stop USER SERVER
+    hpclab-interactive start USER [SERVER] < environment.json
+    hpclab-interactive stop USER [SERVER]
 """
 
 from __future__ import annotations
 
-import argparse
 import grp
 import json
 import os
@@ -23,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .interactive import unit_name
+from .interactive import SERVER_NAME, USER_NAME, unit_name
 
 CONFIG_PATH = Path("/etc/hpclab/interactive.json")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -34,9 +35,32 @@ class HelperError(Exception):
     pass
 
 
+USAGE = "usage: hpclab-interactive start|stop USER [SERVER]"
+CONFIG_KEYS = ("command", "memory_max_bytes", "allowed_groups", "min_uid", "max_uid", "environment_dir")
+
+
+def parse_arguments(argv: list[str]) -> tuple[str, str, str]:
+    """ACTION USER [SERVER], nothing else: no option can reach the helper."""
+    if len(argv) not in (2, 3) or argv[0] not in ("start", "stop"):
+        raise HelperError(USAGE)
+    user, server = argv[1], argv[2] if len(argv) == 3 else ""
+    if not USER_NAME.fullmatch(user) or not SERVER_NAME.fullmatch(server) or (len(argv) == 3 and not server):
+        raise HelperError(f"unsupported user or server name: {user!r} {server!r}")
+    return argv[0], user, server
+
+
+def check_root_owned(path: Path) -> None:
+    """The file and its directories belong to root and only root may change them."""
+    for part in (path, *path.parents):
+        status = part.stat()
+        if status.st_uid != 0 or status.st_mode & 0o022:
+            raise HelperError(f"{part} must belong to root and be writable by root only")
+
+
 def load_config(path: Path) -> dict[str, Any]:
+    check_root_owned(path)
     config = json.loads(path.read_text())
-    for key in ("command", "memory_max_bytes", "allowed_groups", "min_uid", "environment_dir"):
+    for key in CONFIG_KEYS:
         if key not in config:
             raise HelperError(f"{path}: missing {key}")
     return config
@@ -47,13 +71,12 @@ def check_user(username: str, config: dict[str, Any]) -> pwd.struct_passwd:
         account = pwd.getpwnam(username)
     except KeyError as error:
         raise HelperError(f"no such user: {username}") from error
-    if account.pw_uid < config["min_uid"]:
+    if not config["min_uid"] <= account.pw_uid <= config["max_uid"]:
         raise HelperError(f"{username} is a system account")
     allowed = set(config["allowed_groups"])
-    if allowed:
-        groups = {grp.getgrgid(gid).gr_name for gid in os.getgrouplist(username, account.pw_gid)}
-        if not groups & allowed:
-            raise HelperError(f"{username} is not in {', '.join(sorted(allowed))}")
+    groups = {grp.getgrgid(gid).gr_name for gid in os.getgrouplist(username, account.pw_gid)}
+    if not groups & allowed:
+        raise HelperError(f"{username} is not in {', '.join(sorted(allowed)) or 'any allowed group'}")
     return account
 
 
@@ -115,18 +138,13 @@ def start(account: pwd.struct_passwd, unit: str, env_file: Path, environment: ob
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="hpclab-interactive", description=__doc__.splitlines()[0])
-    parser.add_argument("action", choices=["start", "stop"])
-    parser.add_argument("user")
-    parser.add_argument("server", nargs="?", default="")
-    parser.add_argument("--config", type=Path, default=CONFIG_PATH)
-    args = parser.parse_args(argv)
     try:
-        config = load_config(args.config)
-        account = check_user(args.user, config)
-        unit = unit_name(args.user, args.server)
+        action, user, server = parse_arguments(sys.argv[1:] if argv is None else argv)
+        config = load_config(CONFIG_PATH)
+        account = check_user(user, config)
+        unit = unit_name(account.pw_uid, server)
         env_file = Path(config["environment_dir"]) / f"{unit}.env"
-        if args.action == "stop":
+        if action == "stop":
             stop(unit, env_file)
         else:
             start(account, unit, env_file, json.load(sys.stdin), config)

@@ -3,6 +3,11 @@
 JupyterHub's shutdown_on_logout skips servers still pending: a job waiting in the
 queue would start later for nobody. Here pending spawns are interrupted too, then a
 last sweep cancels any server job of the user that Slurm still knows.
+
+Because it cancels work, logging out must come from the user's own pages: a GET counts
+only when the browser says it was made by a page of the hub's own origin, or typed by
+the user (Sec-Fetch-Site); a link, image or meta refresh on another site, or a client
+that does not say, gets a page whose button POSTs with the XSRF token.
 """
 
 from __future__ import annotations
@@ -14,9 +19,24 @@ from jupyterhub.auth import PAMAuthenticator
 from jupyterhub.handlers.login import LogoutHandler
 
 from .commands import CommandError
+from .node_report import ROUTE as NODE_REPORT_ROUTE
+from .node_report import NodeReportHandler
+
+# Sec-Fetch-Site values a browser gives only to the user's own navigations.
+OWN_NAVIGATIONS = frozenset({"same-origin", "none"})
 
 
 class StopEverythingLogoutHandler(LogoutHandler):
+    async def get(self) -> None:
+        if self.current_user is not None and self.request.headers.get("Sec-Fetch-Site") not in OWN_NAVIGATIONS:
+            self.finish(await self.render_template("logout_confirm.html"))
+            return
+        await super().get()
+
+    async def post(self) -> None:
+        # JupyterHub has checked the XSRF token of this POST before it gets here.
+        await super().get()
+
     async def handle_logout(self) -> None:
         user = self.current_user
         if user is None:
@@ -45,7 +65,12 @@ class StopEverythingLogoutHandler(LogoutHandler):
 
 
 class HpclabPAMAuthenticator(PAMAuthenticator):
-    """PAM login, with the logout above (authenticator routes come before the hub's own)."""
+    """PAM login, with the logout above and the checked node report in place of
+    batchspawner's (authenticator routes come before the hub's own and batchspawner's)."""
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
-        return [*super().get_handlers(app), ("/logout", StopEverythingLogoutHandler)]
+        return [
+            *super().get_handlers(app),
+            ("/logout", StopEverythingLogoutHandler),
+            (NODE_REPORT_ROUTE, NodeReportHandler),
+        ]

@@ -20,7 +20,9 @@ MAX_FIELD_LENGTH = 256
 MAX_VARIABLES = 64
 MAX_VALUE_LENGTH = 4096
 _ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
-_MEMORY = re.compile(r"(?P<amount>\d{1,9})\s*(?P<unit>[KMGT]?)B?", re.IGNORECASE)
+# ASCII only: str.isdigit() and \d accept "²" and "١٢", which int() then refuses or reads.
+_WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
+_MEMORY = re.compile(r"(?P<amount>[0-9]{1,9}) *(?P<unit>[KMGT]?)B?", re.IGNORECASE | re.ASCII)
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
 _CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Variables the hub or the batch system sets for the server itself.
@@ -68,7 +70,7 @@ def _text(raw: Mapping[str, Any], name: str, default: str = "") -> str:
     value = raw.get(name, default)
     if value is None:
         return default
-    if not isinstance(value, str | int):
+    if isinstance(value, bool) or not isinstance(value, str | int):
         raise OptionsError(f"{name}: expected text, got {type(value).__name__}")
     text = str(value).strip()
     if len(text) > MAX_FIELD_LENGTH:
@@ -80,8 +82,8 @@ def _text(raw: Mapping[str, Any], name: str, default: str = "") -> str:
 
 def _integer(raw: Mapping[str, Any], name: str, default: int, low: int, high: int) -> int:
     text = _text(raw, name, str(default)) or str(default)
-    if not text.isdigit():
-        raise OptionsError(f"{name}: {text!r} is not a whole number")
+    if not _WHOLE_NUMBER.fullmatch(text):
+        raise OptionsError(f"{name}: {text!r} is not a whole number (digits 0-9)")
     number = int(text)
     if not low <= number <= high:
         raise OptionsError(f"{name}: {number} is outside {low}-{high}")

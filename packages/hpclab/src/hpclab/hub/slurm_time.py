@@ -7,13 +7,13 @@ import re
 UNLIMITED = None
 _FORMS = (
     # D-HH, D-HH:MM, D-HH:MM:SS
-    re.compile(r"(?P<d>\d+)-(?P<h>\d{1,2})(?::(?P<m>\d{1,2})(?::(?P<s>\d{1,2}))?)?"),
+    re.compile(r"(?P<d>[0-9]{1,7})-(?P<h>[0-9]{1,2})(?::(?P<m>[0-9]{1,2})(?::(?P<s>[0-9]{1,2}))?)?"),
     # HH:MM:SS
-    re.compile(r"(?P<h>\d+):(?P<m>\d{1,2}):(?P<s>\d{1,2})"),
+    re.compile(r"(?P<h>[0-9]{1,7}):(?P<m>[0-9]{1,2}):(?P<s>[0-9]{1,2})"),
     # MM:SS
-    re.compile(r"(?P<m>\d+):(?P<s>\d{1,2})"),
+    re.compile(r"(?P<m>[0-9]{1,7}):(?P<s>[0-9]{1,2})"),
     # MM
-    re.compile(r"(?P<m>\d+)"),
+    re.compile(r"(?P<m>[0-9]{1,7})"),
 )
 
 

@@ -1,11 +1,12 @@
 """HpclabSpawner: the spawn form's two kinds of server, Interactive and SLURM.
 
-SLURM servers are batch jobs (batchspawner's job life cycle, and its API through which
-the node reports the server's port), submitted as the user through sudo with a script
-built from validated options. Interactive servers run on the login node under a memory
-cap (interactive.py). Both start with hpclab-singleuser, which writes the server's log,
-makes the sandbox when asked (HPCLAB_SANDBOX) and reports a start-up error through the
-same API (startup_error), so that the spawn page says why a server did not start.
+SLURM servers are batch jobs (batchspawner's job life cycle), submitted as the user
+through sudo with a script built from validated options; the node reports the server's
+port to the hub (node_report.py, which takes batchspawner's route). Interactive servers
+run on the login node under a memory cap (interactive.py). Both start with
+hpclab-singleuser, which writes the server's log, makes the sandbox when asked
+(HPCLAB_SANDBOX) and reports a start-up error the same way, so that the spawn page says
+why a server did not start.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from traitlets import Bool, Float, Integer, List, Unicode, default
 
 from hpclab.common.sandbox import SANDBOX_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
+from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_user_environment
 
 from .batch_script import JOB_NAME_PREFIX, render_batch_script
 from .cluster import PartitionCache
@@ -31,6 +33,7 @@ from .commands import CommandError, CommandResult, check_command, run_command
 from .form import render_options_form
 from .interactive import SERVER_NAME, InteractiveServers, unit_name
 from .job_poller import JobPoller, JobReport, Presence
+from .node_report import NodeReport, NodeReportRefused
 from .options import OptionsError, SpawnOptions, flatten_form, validate_options
 from .orphan_jobs import sweep_orphans
 from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record
@@ -86,7 +89,7 @@ class HpclabSpawner(SlurmSpawner):
         self.time_limit_seconds = 0
         self.started_at = 0.0
         self.sandbox = False
-        # Set by the node through batchspawner's API when the server cannot start.
+        # Set by the node's report (node_report.py) when the server cannot start.
         self.startup_error = ""
         # Why the last run's job ended, shown on the home page (kept through clear_state).
         self.end_reason = ""
@@ -138,7 +141,8 @@ class HpclabSpawner(SlurmSpawner):
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
-        env.update(self._user_environment)
+        if self._user_environment:
+            env[USER_ENVIRONMENT_VARIABLE] = encode_user_environment(self._user_environment)
         if self.kind == "interactive":
             env["MEM_LIMIT"] = str(self.interactive_memory_bytes)
             env["HPCLAB_RUN_TAG"] = self.run_tag
@@ -223,6 +227,21 @@ class HpclabSpawner(SlurmSpawner):
                     break
         self._poller.forget(job_id)
 
+    def accept_node_report(self, report: NodeReport) -> None:
+        """The launcher's port or start-up error, taken only while this server starts, once."""
+        if self.pending != "spawn":
+            raise NodeReportRefused(f"{self._log_name} is not starting")
+        if report.startup_error is not None:
+            if self.startup_error:
+                raise NodeReportRefused("the start-up error is already known")
+            self.startup_error = report.startup_error
+            return
+        if self.kind != "slurm":
+            raise NodeReportRefused("only a SLURM server reports its port")
+        if self.port:
+            raise NodeReportRefused("the server's port is already known")
+        self.port = report.port
+
     # ----- Interactive ----------------------------------------------------------------
 
     def log_file(self, tag: str) -> str:
@@ -235,7 +254,7 @@ class HpclabSpawner(SlurmSpawner):
         # in JUPYTERHUB_SERVICE_URL, where jupyterhub-singleuser reads it.
         self.port = self.server.port if self.server else random_port()
         self.run_tag = time.strftime("%Y%m%d-%H%M%S")
-        self.unit = unit_name(self.user.name, self.name)
+        self.unit = unit_name(pwd.getpwnam(self.user.name).pw_uid, self.name)
         try:
             await self._interactive.start(self.user.name, self.name, self.get_env())
         except CommandError as error:
@@ -264,8 +283,7 @@ class HpclabSpawner(SlurmSpawner):
 
     def _startup_failure(self) -> SpawnFailed:
         tag = self.run_tag if self.kind == "interactive" else self.job_id
-        # The node's report comes through an API the user's token can call: text only, short.
-        return SpawnFailed(f"{str(self.startup_error)[:1000]} Log: {self.log_file(tag)}")
+        return SpawnFailed(f"{self.startup_error} Log: {self.log_file(tag)}")
 
     @staticmethod
     async def _listening(host: str, port: int) -> bool:

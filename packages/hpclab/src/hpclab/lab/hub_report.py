@@ -1,10 +1,11 @@
 """What a server's launcher tells the hub before JupyterLab starts: its port, or why it
 cannot start.
 
-Both go through batchspawner's API on the hub (POST ``{JUPYTERHUB_API_URL}/batchspawner``
-with the server's token), which sets the named attributes of the server's spawner. A
-SLURM server picks its port on its node, so the hub learns it this way; a start-up
-error sent the same way lets the spawn page say why, rather than only that it ended.
+Both go to batchspawner's route on the hub (POST ``{JUPYTERHUB_API_URL}/batchspawner``
+with the server's token), where the hub's own handler accepts exactly these two fields
+while the server starts. A SLURM server picks its port on its node, so the hub learns it
+this way; a start-up error sent the same way lets the spawn page say why, rather than
+only that it ended.
 """
 
 from __future__ import annotations

@@ -4,8 +4,9 @@ It sends the server's output to $WORK/jupyter_spawner_logs/ under a name that sa
 which server and job it is, sets MEM_LIMIT and CPU_LIMIT from the job's allocation
 (the resource indicator shows them), picks and reports the port of a SLURM server, and
 starts the server command: in its place, or in a sandbox when the hub asks for one
-(HPCLAB_SANDBOX=1), staying beside it to forward signals. A server that asked for the
-sandbox and cannot have one does not start, and the hub is told why.
+(HPCLAB_SANDBOX=1), staying beside it to forward signals, with the variables the user
+set in the form applied last (hpclab.common.user_environment). A server that asked for
+the sandbox and cannot have one does not start, and the hub is told why.
 
     hpclab-singleuser --kind slurm -- jupyterhub-singleuser
 """
@@ -23,6 +24,7 @@ from urllib.parse import urlsplit
 
 from hpclab.common.sandbox import sandbox_requested
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
+from hpclab.common.user_environment import server_environment
 
 from .hub_report import free_port, report_port, report_startup_error, with_port
 from .sandbox.network import Forwarding, Sandbox, SandboxUnavailable, check_support, hub_on_loopback
@@ -87,7 +89,7 @@ def start_server(command: Sequence[str], environment: MutableMapping[str, str], 
             tools = check_support()
             hub_urls, outward_ports = hub_on_loopback(environment)
             forwarding = Forwarding(service.port or 0, service.hostname in ("127.0.0.1", "localhost"), outward_ports)
-            sandbox = Sandbox.start(tools, forwarding, command, {**environment, **hub_urls})
+            sandbox = Sandbox.start(tools, forwarding, command, {**server_environment(environment), **hub_urls})
         except SandboxUnavailable as error:
             message = f"The sandbox cannot start: {error}. No server was started outside it."
             print(f"[hpclab] {message}", flush=True)
@@ -96,7 +98,8 @@ def start_server(command: Sequence[str], environment: MutableMapping[str, str], 
     if kind == "slurm":
         report_port(environment, service.port or 0)
     if sandbox is None:
-        os.execvp(command[0], list(command))
+        # The user's variables last: the login shell and sudo have had their turn.
+        os.execvpe(command[0], list(command), server_environment(environment))
     return sandbox.wait()
 
 

@@ -16,7 +16,7 @@ from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
 from .catalogue import AppDefinition
 from .launch_input import LaunchInputError, parse_launch_input
-from .own_ports import port_owners
+from .own_ports import PROXY_ADDRESS, port_receivers
 from .supervisor import AppStartError, Supervisor
 
 MAX_DOWNLOAD = 1 << 40  # streamed, never held in memory
@@ -183,20 +183,21 @@ class AppProxyHandler(StreamingDownloads):
 
 
 def check_own_port(port: str) -> None:
-    if os.getuid() not in port_owners(int(port)):
-        raise web.HTTPError(403, f"nothing of yours listens on port {port} of this node")
+    if port_receivers(int(port)) != {os.getuid()}:
+        raise web.HTTPError(403, f"nothing of yours listens on {PROXY_ADDRESS}:{port} of this node")
 
 
 class OwnPortProxyHandler(StreamingDownloads, LocalProxyHandler):
-    """/proxy/<port>: jupyter-server-proxy's route, for the server's own user's ports only."""
+    """/proxy/<port>: jupyter-server-proxy's route, for the server's own user's ports only.
+    It connects to the address it checked (upstream says "localhost", which may be ::1)."""
 
     def proxy(self, port: str, proxied_path: str) -> Any:
         check_own_port(port)
-        return super().proxy(port, proxied_path)
+        return StreamingDownloads.proxy(self, str(PROXY_ADDRESS), port, proxied_path)
 
     async def open(self, port: str, proxied_path: str) -> Any:
         check_own_port(port)
-        return await super().open(port, proxied_path)
+        return await self.proxy_open(str(PROXY_ADDRESS), port, proxied_path)
 
 
 class HostPortProxyHandler(JupyterHandler):
