@@ -88,7 +88,7 @@ class HubSession:
         response = self.start(server, options)
         assert response.status_code in (201, 202), response.text
         self.wait_ready(server)
-        path = f"/user/{self.user}/{server}"
+        path = f"/user/{self.user}/{server}".rstrip("/")
         assert self.http.get(self.url(f"{path}/lab"), timeout=60).status_code == 200
         return path
 

@@ -11,7 +11,9 @@
       icon: <svg ...>
       private_network: true            # a {port} app gets a network namespace of its own
       absolute_url: true               # the app serves under {prefix} (false: at /)
-      open_path: ""                    # what the browser opens under the app's URL
+      open_path: ""                    # what the browser opens under the app's URL:
+                                       # {path} (the app's URL path), {secret} (the launch's
+                                       # own secret, also in the app's HPCLAB_APP_SECRET)
 
 Placeholders in command: {socket} (a Unix socket path), {port} (a free TCP port),
 {prefix} (the app's URL path, no trailing slash), {home}.

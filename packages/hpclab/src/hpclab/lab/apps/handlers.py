@@ -76,7 +76,8 @@ class AppHandler(APIHandler):
             self.finish({"message": error.message, "log_tail": error.log_tail, "log": error.log_path})
             return
         url = f"{self.base_url}hpclab/apps/{app.name}/{number}/"
-        self.finish({"url": url + app.open_path.format(path=url.strip("/")), **instance.public()})
+        open_path = app.open_path.format(path=url.strip("/"), secret=instance.secret)
+        self.finish({"url": url + open_path, **instance.public()})
 
     @web.authenticated
     async def delete(self, name: str, endpoint: str) -> None:

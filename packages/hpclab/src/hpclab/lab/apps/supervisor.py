@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -22,6 +23,7 @@ from .launch_input import LaunchInput
 LOG_TAIL_LINES = 30
 STOP_GRACE = 5.0
 POLL = 0.2
+SECRET_VARIABLE = "HPCLAB_APP_SECRET"
 
 
 class AppStartError(Exception):
@@ -41,6 +43,9 @@ class Instance:
     log_path: Path
     socket_path: str = ""
     port: int = 0
+    # This launch's own secret (HPCLAB_APP_SECRET), for an app's own login: the URL
+    # the launch answers may carry it ({secret} in open_path), never a command line.
+    secret: str = ""
     started_at: float = field(default_factory=time.time)
 
     @property
@@ -170,7 +175,8 @@ class Supervisor:
         return instance
 
     async def _start(self, app: AppDefinition, endpoint: int, launch: LaunchInput) -> Instance:
-        environment = {**self.server_environment, **app.environment, **launch.environment}
+        secret = secrets.token_urlsafe(6)
+        environment = {**self.server_environment, **app.environment, **launch.environment, SECRET_VARIABLE: secret}
         self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         private = app.listens_on_port and app.private_network
         socket_path = str(self.runtime_dir / f"{app.name}-{endpoint}.sock") if app.listens_on_socket or private else ""
@@ -206,7 +212,7 @@ class Supervisor:
             )
         finally:
             os.close(descriptor)
-        instance = Instance(app, endpoint, process, launch.arguments, log_path, socket_path, port)
+        instance = Instance(app, endpoint, process, launch.arguments, log_path, socket_path, port, secret)
         await self._wait_until_ready(instance, prefix + "/")
         return instance
 
