@@ -186,7 +186,7 @@ def test_bob_reaches_none_of_alices_apps(alice_lab, login, node):
         assert alice.http.get(alice.url(f"{alice_path}/proxy/{kernel_port}/"), timeout=60).status_code == 200
         refused = bob.http.get(bob.url(f"{bob_path}/proxy/{kernel_port}/"), timeout=60)
         assert refused.status_code == 403
-        assert "nothing of yours listens on port" in refused.text
+        assert "nothing of yours listens on 127.0.0.1:" in refused.text
     finally:
         bob.stop("apps")
 
