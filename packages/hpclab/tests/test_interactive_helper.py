@@ -7,7 +7,7 @@ import pwd
 
 import pytest
 
-from hpclab.hub.interactive import unit_name
+from hpclab.hub.interactive import legacy_unit_name, unit_name
 from hpclab.hub.interactive_helper import (
     HelperError,
     check_root_owned,
@@ -100,3 +100,8 @@ def test_unit_names_are_one_to_one():
     assert unit_name(1000, "jupyterlab_nerf") == "hpclab-interactive-1000-jupyterlab_nerf.service"
     # ana's "maria-default" and ana-maria's default server: different uids, different units.
     assert unit_name(3801, "maria-default") != unit_name(3802, "")
+
+
+def test_units_started_before_the_uid_names_are_still_named_for_their_stop():
+    assert legacy_unit_name("alice", "") == "hpclab-interactive-alice-default.service"
+    assert legacy_unit_name("alice", "nerf") == "hpclab-interactive-alice-nerf.service"

@@ -1,5 +1,6 @@
 import json
 import stat
+from pathlib import Path
 
 import pytest
 
@@ -8,6 +9,7 @@ from hpclab.lab.kernels.module_index import (
     index_module_tree,
     main,
     path_dirs_by_module,
+    root_controlled,
     run_spider,
 )
 from module_trees import SPIDER, add_env_module, add_module, generate_tree, kernel_json
@@ -69,3 +71,9 @@ def test_the_command_writes_the_index_readable_by_everyone(tmp_path, capsys):
     assert "1 modules with kernels" in capsys.readouterr().out
     assert main(["--output", str(output), "--modulepath", str(tmp_path / "modules"), "--spider", "/none"]) == 1
     assert list(json.loads(output.read_text())["modules"]) == ["python/3.11"]
+
+
+def test_only_kernels_that_root_alone_can_change_are_trusted_for_the_site(tmp_path):
+    # /tmp is writable by everyone: anything below it could be anyone's.
+    assert not root_controlled(tmp_path)
+    assert root_controlled(Path("/usr/share"))

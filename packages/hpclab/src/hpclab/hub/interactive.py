@@ -28,6 +28,12 @@ def unit_name(uid: int, server_name: str) -> str:
     return f"{UNIT_PREFIX}-{uid}{suffix}.service"
 
 
+def legacy_unit_name(username: str, server_name: str) -> str:
+    """The name units had before they were named by uid: a server started then is still
+    stopped by its name after the upgrade."""
+    return f"{UNIT_PREFIX}-{username}-{server_name or 'default'}.service"
+
+
 @dataclass(frozen=True)
 class UnitState:
     active_state: str

@@ -24,7 +24,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .interactive import SERVER_NAME, USER_NAME, unit_name
+from .interactive import SERVER_NAME, USER_NAME, legacy_unit_name, unit_name
 
 CONFIG_PATH = Path("/etc/hpclab/interactive.json")
 _VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
@@ -146,6 +146,8 @@ def main(argv: list[str] | None = None) -> int:
         env_file = Path(config["environment_dir"]) / f"{unit}.env"
         if action == "stop":
             stop(unit, env_file)
+            legacy = legacy_unit_name(account.pw_name, server)
+            stop(legacy, Path(config["environment_dir"]) / f"{legacy}.env")
         else:
             start(account, unit, env_file, json.load(sys.stdin), config)
     except (HelperError, ValueError, OSError) as error:

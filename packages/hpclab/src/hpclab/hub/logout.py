@@ -5,9 +5,10 @@ queue would start later for nobody. Here pending spawns are interrupted too, the
 last sweep cancels any server job of the user that Slurm still knows.
 
 Because it cancels work, logging out must come from the user's own pages: a GET counts
-only when the browser says it was made by a page of the hub's own origin, or typed by
-the user (Sec-Fetch-Site); a link, image or meta refresh on another site, or a client
-that does not say, gets a page whose button POSTs with the XSRF token.
+only when the browser says it is a page navigation (not an image or a frame) made by a
+page of the hub's own origin, or typed by the user (Sec-Fetch-*); a link, image or meta
+refresh on another site, or a client that does not say, gets a page whose button POSTs
+with the XSRF token.
 """
 
 from __future__ import annotations
@@ -28,7 +29,13 @@ OWN_NAVIGATIONS = frozenset({"same-origin", "none"})
 
 class StopEverythingLogoutHandler(LogoutHandler):
     async def get(self) -> None:
-        if self.current_user is not None and self.request.headers.get("Sec-Fetch-Site") not in OWN_NAVIGATIONS:
+        headers = self.request.headers
+        own_navigation = (
+            headers.get("Sec-Fetch-Site") in OWN_NAVIGATIONS
+            and headers.get("Sec-Fetch-Mode") == "navigate"
+            and headers.get("Sec-Fetch-Dest") == "document"
+        )
+        if self.current_user is not None and not own_navigation:
             self.finish(await self.render_template("logout_confirm.html"))
             return
         await super().get()

@@ -156,7 +156,7 @@ class AppProxyHandler(StreamingDownloads):
         self.proxy_base = f"hpclab/apps/{app.name}/{number}"
         self.absolute_url = app.absolute_url
         self.unix_socket = instance.socket_path or None
-        return "localhost", instance.port or 80
+        return str(PROXY_ADDRESS), instance.port or 80
 
     async def http_get(self, name: str, endpoint: str, path: str) -> Any:
         return await self.proxy(*self._target(name, endpoint), path)

@@ -123,7 +123,6 @@ def main(argv: Sequence[str] | None = None) -> None:
         [shutil.which("vncpasswd") or "vncpasswd", "-f"], input=password.encode(), capture_output=True, check=True
     ).stdout
     password_file = private_file(vnc_dir / f"passwd-{socket.gethostname()}-{os.getpid()}", obfuscated)
-    private_file(vnc_dir / "idris_config", f"password={password}\n".encode())
     xauthority = private_file(
         vnc_dir / f"Xauthority-{socket.gethostname()}-{os.getpid()}", xauthority_entry(secrets.token_bytes(16))
     )
@@ -137,6 +136,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     if not wait_for_port(rfb_port):
         print("the VNC server does not listen", file=sys.stderr)
         sys.exit(1)
+    # What the user guide points to, and what a terminal needs to draw on this desktop.
+    private_file(
+        vnc_dir / "idris_config",
+        f"password={password}\nhost={socket.gethostname()}\ndisplay={display}\nxauthority={xauthority}\n".encode(),
+    )
     terminal = shutil.which("xterm")
     if terminal:
         subprocess.Popen(

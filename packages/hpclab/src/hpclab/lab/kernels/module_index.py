@@ -6,6 +6,11 @@ reads every module file without loading anything. The index is built off the req
 path: by a timer for the whole site (this command), or by a server in the background;
 servers only read it.
 
+Module files are code that projects and users may write: the site's timer runs this
+command as root only to write the index, with spider itself run as an unprivileged
+account (--spider-user), and keeps only kernel directories that root alone can change,
+so that a module file can neither rewrite the index nor point it at its own kernels.
+
     hpclab-module-index --output /cluster/software/modulefiles/.hpclab-kernels.json
 """
 
@@ -14,11 +19,12 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import pwd
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -51,34 +57,59 @@ def path_dirs_by_module(spider: Mapping[str, Any], modulepath: Sequence[str]) ->
     return {name: dirs for name, (_, dirs) in sorted(chosen.items())}
 
 
-def kernel_dirs(path_dirs: Sequence[str]) -> list[str]:
+def root_controlled(directory: Path) -> bool:
+    """Whether only root can change the directory, its contents' names and its parents."""
+    try:
+        return all(
+            (status := part.stat()).st_uid == 0 and not status.st_mode & 0o022
+            for part in (directory, *directory.parents)
+        )
+    except OSError:
+        return False
+
+
+def kernel_dirs(path_dirs: Sequence[str], trusted: Callable[[Path], bool] = lambda _: True) -> list[str]:
     """Existing <prefix>/share/jupyter/kernels of the <prefix>/bin directories given."""
     found = []
     for path_dir in path_dirs:
         directory = Path(path_dir)
         if directory.name == "bin":
             candidate = directory.parent / "share" / "jupyter" / "kernels"
-            if candidate.is_dir():
+            if candidate.is_dir() and trusted(candidate):
                 found.append(str(candidate))
     return found
 
 
-def build_index(spider_output: Mapping[str, Any], modulepath: Sequence[str], now: float) -> dict[str, Any]:
+def build_index(
+    spider_output: Mapping[str, Any],
+    modulepath: Sequence[str],
+    now: float,
+    trusted: Callable[[Path], bool] = lambda _: True,
+) -> dict[str, Any]:
     modules = {}
     for name, path_dirs in path_dirs_by_module(spider_output, modulepath).items():
-        directories = kernel_dirs(path_dirs)
+        directories = kernel_dirs(path_dirs, trusted)
         if directories:
             modules[name] = directories
     return {"format": INDEX_FORMAT, "generated": now, "modulepath": list(modulepath), "modules": modules}
 
 
-def run_spider(spider: str, modulepath: Sequence[str], timeout: float) -> dict[str, Any]:
+def run_spider(spider: str, modulepath: Sequence[str], timeout: float, user: str | None = None) -> dict[str, Any]:
     directories = [path for path in modulepath if os.path.isdir(path)]
     if not directories:
         return {}
+    # As another user: none of our groups, and its own HOME for Lmod's caches.
+    as_user = {"user": user, "group": user, "extra_groups": [], "cwd": "/"} if user else {}
+    environment = {**os.environ, "HOME": pwd.getpwnam(user).pw_dir} if user else None
     try:
         result = subprocess.run(
-            [spider, "-o", "spider-json", *directories], capture_output=True, text=True, timeout=timeout, check=False
+            [spider, "-o", "spider-json", *directories],
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            check=False,
+            env=environment,
+            **as_user,
         )
     except (OSError, subprocess.TimeoutExpired) as error:
         raise ModuleIndexError(f"Lmod's spider could not run: {error}") from error
@@ -93,8 +124,12 @@ def run_spider(spider: str, modulepath: Sequence[str], timeout: float) -> dict[s
     return parsed
 
 
-def index_module_tree(modulepath: Sequence[str], spider: str = DEFAULT_SPIDER, timeout: float = 300) -> dict[str, Any]:
-    return build_index(run_spider(spider, modulepath, timeout), modulepath, time.time())
+def index_module_tree(
+    modulepath: Sequence[str], spider: str = DEFAULT_SPIDER, timeout: float = 300, spider_user: str | None = None
+) -> dict[str, Any]:
+    """The index; built for the site (spider_user given), only root-controlled kernels."""
+    trusted = root_controlled if spider_user else (lambda _: True)
+    return build_index(run_spider(spider, modulepath, timeout, spider_user), modulepath, time.time(), trusted)
 
 
 def write_index(index: Mapping[str, Any], output: Path) -> None:
@@ -126,10 +161,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--modulepath", help="colon-separated module directories (default: $MODULEPATH)")
     parser.add_argument("--spider", default=default_spider(os.environ), help="Lmod's spider command")
     parser.add_argument("--timeout", type=float, default=300, help="seconds spider may take")
+    parser.add_argument(
+        "--spider-user", help="run spider as this account and index only kernels that root alone can change"
+    )
     args = parser.parse_args(argv)
     modulepath = modulepath_of({"MODULEPATH": args.modulepath}) if args.modulepath else modulepath_of(os.environ)
     try:
-        index = index_module_tree(modulepath, args.spider, args.timeout)
+        index = index_module_tree(modulepath, args.spider, args.timeout, args.spider_user)
     except ModuleIndexError as error:
         print(f"hpclab-module-index: {error}", file=sys.stderr)
         return 1
