@@ -156,7 +156,8 @@ class AppProxyHandler(StreamingDownloads):
         self.proxy_base = f"hpclab/apps/{app.name}/{number}"
         self.absolute_url = app.absolute_url
         self.unix_socket = instance.socket_path or None
-        return str(PROXY_ADDRESS), instance.port or 80
+        # jupyter-server-proxy reaches a Unix socket only under the name "localhost".
+        return ("localhost" if self.unix_socket else str(PROXY_ADDRESS)), instance.port or 80
 
     async def http_get(self, name: str, endpoint: str, path: str) -> Any:
         return await self.proxy(*self._target(name, endpoint), path)
