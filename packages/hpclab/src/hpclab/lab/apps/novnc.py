@@ -23,9 +23,10 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from .supervisor import SECRET_VARIABLE, free_port
+
 X_SERVERS = ("Xtigervnc", "Xvnc")
 NOVNC_WEB = "/usr/share/novnc"
-SECRET_VARIABLE = "HPCLAB_APP_SECRET"
 # xauth's "wild" family with no display number: the cookie holds for any display.
 FAMILY_WILD = 0xFFFF
 COOKIE_NAME = b"MIT-MAGIC-COOKIE-1"
@@ -52,12 +53,6 @@ def private_file(path: Path, content: bytes) -> Path:
     with os.fdopen(descriptor, "wb") as handle:
         handle.write(content)
     return path
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def start_x_server(x_server: str, geometry: str, xauthority: Path, password_file: Path, rfb_port: int) -> str:
