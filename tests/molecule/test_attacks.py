@@ -8,13 +8,14 @@ start from it, as if a user had found a way to act as it.
 
 from __future__ import annotations
 
+import base64
 import http.server
 import json
 import re
 import shlex
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 import requests
@@ -455,3 +456,84 @@ def test_variables_reach_the_server_exactly_as_accepted(alice, node, options):
         deadline = time.monotonic() + 60
         while alice.servers().get("variables") and time.monotonic() < deadline:
             time.sleep(1)
+
+
+# ----- 10. the hub's API on the cluster network ----------------------------------------------
+
+# Root on any machine of the cluster network can read what crosses it; this records every
+# frame the hub's node sends or receives there (not loopback) until it is killed.
+SNIFFER = """
+import socket, sys
+capture = socket.socket(socket.AF_PACKET, socket.SOCK_RAW, socket.ntohs(3))
+with open(sys.argv[1], "wb") as out:
+    while True:
+        frame, address = capture.recvfrom(65535)
+        if address[0] != "lo":
+            out.write(frame)
+            out.flush()
+"""
+
+
+@pytest.fixture
+def sniffer(node) -> Iterator[Callable[[], bytes]]:
+    hub = node("hub")
+    sniff = f"python3 -c {shlex.quote(SNIFFER)} /tmp/hpclab-sniffed"
+    hub.check_output(f"nohup {sniff} >/dev/null 2>&1 & echo $! > /tmp/hpclab-sniffer.pid")
+    time.sleep(1)
+
+    def captured() -> bytes:
+        hub.run("kill $(cat /tmp/hpclab-sniffer.pid)")
+        return base64.b64decode(hub.check_output("base64 --wrap=0 /tmp/hpclab-sniffed"))
+
+    yield captured
+    hub.run("kill $(cat /tmp/hpclab-sniffer.pid); rm -f /tmp/hpclab-sniffed /tmp/hpclab-sniffer.pid")
+
+
+def test_a_sniffer_on_the_cluster_network_does_not_see_a_server_token(alice, node, sniffer):
+    path = alice.open_server("sniffed", SLURM)
+    try:
+        # The server's calls to the hub: its start report, the OAuth exchange of the Lab
+        # opened above, and its activity, which a stop and the hub's check make it send.
+        assert alice.http.get(alice.url(f"{path}/api/status"), timeout=30).status_code == 200
+        [job] = [line.split("|")[0] for line in user_jobs(node, "alice") if "jupyterhub-sniffed" in line]
+        host = node("hub").check_output(f"squeue --noheader --job={job} --format=%N")
+        environment = server_environment(node, host, "alice", "sniffed")
+        captured = sniffer()
+        # The capture saw this server's traffic (the proxy's requests to it) ...
+        assert f"{path}/api/status".encode() in captured
+        # ... but never its token, and nothing on the hub answers in clear from the nodes.
+        token_in_clear = environment["JUPYTERHUB_API_TOKEN"].encode() in captured
+        assert not token_in_clear, "the server's token crossed the cluster network in clear"
+        assert environment["JUPYTERHUB_API_URL"].startswith("https://")
+        clear = node(host).run("curl --silent --max-time 5 http://hub:8081/hub/api/")
+        assert clear.rc != 0, clear.stdout
+    finally:
+        alice.stop("sniffed")
+
+
+def ask_for_token(node, host: str, user: str, payload: dict[str, str]) -> tuple[int, str]:
+    """A request to the token handover, made as user on host, through the hub's TLS port."""
+    hub_uid = node("hub").check_output("id -u jupyterhub")
+    make = f"munge --restrict-uid={hub_uid} --string={shlex.quote(json.dumps(payload))}"
+    post = (
+        "curl --silent --write-out '\\n%{http_code}' --header 'Content-Type: application/json' "
+        "--data @- https://hub:8443/hub/api/hpclab/server-token"
+    )
+    # A credential is base64 between colons: nothing in it needs quoting in JSON.
+    script = f"printf '{{\"credential\": \"%s\"}}' \"$({make})\" | {post}"
+    body, _, status = node(host).check_output(as_user(user, script)).rpartition("\n")
+    return int(status), body
+
+
+def test_bob_cannot_get_the_token_of_alices_server_from_the_handover(alice, node):
+    path = alice.open_server("handover", SLURM)
+    try:
+        status, body = ask_for_token(node, "cn1", "bob", {"user": "alice", "server": "handover"})
+        assert status == 403, body
+        # alice herself gets nothing either once her server has started: it took its token.
+        status, body = ask_for_token(node, "cn1", "alice", {"user": "alice", "server": "handover"})
+        assert status == 409, body
+        assert "token" not in json.loads(body)
+        assert alice.http.get(alice.url(f"{path}/api/status"), timeout=30).status_code == 200
+    finally:
+        alice.stop("handover")

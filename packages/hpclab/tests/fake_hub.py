@@ -14,6 +14,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 class HubRecord:
     url: str
     posts: list[tuple[str, str, dict]] = field(default_factory=list)
+    # JSON answers by path (with a 200); other paths get an empty 201.
+    answers: dict[str, dict] = field(default_factory=dict)
 
     def fields(self) -> dict:
         """Everything posted, merged in order (as the spawner's attributes would be)."""
@@ -31,9 +33,11 @@ def fake_hub() -> Iterator[HubRecord]:
         def do_POST(self) -> None:  # http.server names it
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             record.posts.append((self.path, self.headers.get("Authorization", ""), body))
-            self.send_response(201)
-            self.send_header("Content-Length", "0")
+            answer = json.dumps(record.answers[self.path]).encode() if self.path in record.answers else b""
+            self.send_response(200 if answer else 201)
+            self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
+            self.wfile.write(answer)
 
         def log_message(self, *args: object) -> None:
             pass

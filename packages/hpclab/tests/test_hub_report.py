@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from fake_hub import fake_hub
-from hpclab.lab.hub_report import MAX_ERROR_LENGTH, report_port, report_startup_error, with_port
+from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE
+from hpclab.lab.hub_report import MAX_ERROR_LENGTH, fetch_token, report_port, report_startup_error, with_port
 
 
 def test_the_port_goes_to_batchspawners_api_with_the_servers_token():
@@ -21,3 +24,35 @@ def test_a_startup_error_is_sent_whole_up_to_a_limit():
 def test_the_service_url_gets_the_port():
     assert with_port("http://0.0.0.0:0/user/alice/", 5000) == "http://0.0.0.0:5000/user/alice/"
     assert with_port("http://[::1]:0/user/alice/lab2/", 5000) == "http://[::1]:5000/user/alice/lab2/"
+
+
+def fake_munge(directory: Path) -> Path:
+    """munge as the launcher calls it: it prints a credential that records its arguments."""
+    script = directory / "munge"
+    script.write_text('#!/bin/sh\nprintf "MUNGE:%s:\\n" "$*"\n')
+    script.chmod(0o755)
+    return directory
+
+
+def test_a_slurm_server_fetches_its_token_with_a_munge_credential_for_the_hub_only(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{fake_munge(tmp_path)}:/usr/bin:/bin")
+    environment = {
+        "JUPYTERHUB_API_URL": "",
+        "JUPYTERHUB_USER": "alice",
+        "JUPYTERHUB_SERVER_NAME": "gpu",
+        TOKEN_HANDOVER_VARIABLE: "997",
+    }
+    with fake_hub() as hub:
+        hub.answers["/hub/api/hpclab/server-token"] = {"token": "handed"}
+        environment["JUPYTERHUB_API_URL"] = hub.url
+        fetch_token(environment)
+    [(path, authorization, body)] = hub.posts
+    assert (path, authorization) == ("/hub/api/hpclab/server-token", "")
+    assert body == {"credential": 'MUNGE:--restrict-uid=997 --string={"user": "alice", "server": "gpu"}:'}
+    assert environment["JUPYTERHUB_API_TOKEN"] == environment["JPY_API_TOKEN"] == "handed"
+
+
+def test_a_server_whose_token_came_with_the_job_asks_for_nothing():
+    environment = {"JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api", "JUPYTERHUB_API_TOKEN": "t"}
+    fetch_token(environment)
+    assert environment["JUPYTERHUB_API_TOKEN"] == "t"

@@ -22,6 +22,8 @@ from jupyterhub.handlers.login import LogoutHandler
 from .commands import CommandError
 from .node_report import ROUTE as NODE_REPORT_ROUTE
 from .node_report import NodeReportHandler
+from .token_handover import ROUTE as TOKEN_HANDOVER_ROUTE
+from .token_handover import ServerTokenHandler
 
 # Sec-Fetch-Site values a browser gives only to the user's own navigations.
 OWN_NAVIGATIONS = frozenset({"same-origin", "none"})
@@ -72,12 +74,14 @@ class StopEverythingLogoutHandler(LogoutHandler):
 
 
 class HpclabPAMAuthenticator(PAMAuthenticator):
-    """PAM login, with the logout above and the checked node report in place of
-    batchspawner's (authenticator routes come before the hub's own and batchspawner's)."""
+    """PAM login, with the logout above, the checked node report in place of
+    batchspawner's (authenticator routes come before the hub's own and batchspawner's)
+    and the token handover of SLURM servers."""
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
         return [
             *super().get_handlers(app),
             ("/logout", StopEverythingLogoutHandler),
             (NODE_REPORT_ROUTE, NodeReportHandler),
+            (TOKEN_HANDOVER_ROUTE, ServerTokenHandler),
         ]

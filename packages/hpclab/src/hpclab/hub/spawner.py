@@ -12,6 +12,7 @@ why a server did not start.
 from __future__ import annotations
 
 import asyncio
+import os
 import pwd
 import socket
 import time
@@ -23,6 +24,7 @@ from jupyterhub.utils import random_port
 from tornado import web
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
+from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_VARIABLES
 from hpclab.common.sandbox import SANDBOX_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_user_environment
@@ -31,6 +33,7 @@ from .batch_script import JOB_NAME_PREFIX, render_batch_script
 from .cluster import PartitionCache
 from .commands import CommandError, CommandResult, check_command, run_command
 from .form import render_options_form
+from .hub_urls import hub_urls_through
 from .interactive import SERVER_NAME, InteractiveServers, unit_name
 from .job_poller import JobPoller, JobReport, Presence
 from .node_report import NodeReport, NodeReportRefused
@@ -38,6 +41,7 @@ from .options import OptionsError, SpawnOptions, flatten_form, validate_options
 from .orphan_jobs import sweep_orphans
 from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record
 from .slurm_time import format_slurm_time
+from .token_handover import HandoverForbidden, HandoverRefused
 
 
 class SpawnFailed(web.HTTPError):
@@ -75,6 +79,11 @@ class HpclabSpawner(SlurmSpawner):
         60, help="Seconds after the hub starts before it looks for server jobs it does not know"
     ).tag(config=True)
     sandbox_enabled = Bool(True, help="Offer the sandbox mode (nodes need pasta and user namespaces)").tag(config=True)
+    node_hub_origin = Unicode(
+        "",
+        help="Origin (https://host:port) through which SLURM servers call the hub's API, "
+        "e.g. the proxy's TLS port when the hub listens on loopback; empty: the hub's connect URL",
+    ).tag(config=True)
 
     # One partition cache and one job poller per hub process, shared by every spawner.
     _partition_caches: ClassVar[dict[tuple[str, float], PartitionCache]] = {}
@@ -96,6 +105,7 @@ class HpclabSpawner(SlurmSpawner):
         self.job_state: JobState | None = None
         self.spawn_options: SpawnOptions | None = None
         self._user_environment: dict[str, str] = {}
+        self._token_handed_over = False
         self._interactive = InteractiveServers(self.interactive_helper)
 
     # ----- the form ---------------------------------------------------------------------
@@ -146,6 +156,13 @@ class HpclabSpawner(SlurmSpawner):
         if self.kind == "interactive":
             env["MEM_LIMIT"] = str(self.interactive_memory_bytes)
             env["HPCLAB_RUN_TAG"] = self.run_tag
+        elif self.node_hub_origin:
+            # Servers on other nodes: the hub's API through TLS, and the token fetched
+            # through it (token_handover.py) rather than sent in the job's environment.
+            env.update(hub_urls_through(self.node_hub_origin, env))
+            for name in TOKEN_VARIABLES:
+                env.pop(name, None)
+            env[TOKEN_HANDOVER_VARIABLE] = str(os.getuid())
         env["HPCLAB_SERVER_KIND"] = self.kind
         if self.sandbox:
             env[SANDBOX_VARIABLE] = "1"
@@ -192,6 +209,7 @@ class HpclabSpawner(SlurmSpawner):
         self.sandbox = options.sandbox
         self.startup_error = ""
         self.end_reason = ""
+        self._token_handed_over = False
         self._user_environment = options.environment
         if options.kind == "interactive":
             return await self._start_interactive()
@@ -226,6 +244,17 @@ class HpclabSpawner(SlurmSpawner):
                 if (await self._poller.fresh_report(job_id)).presence in (Presence.ENDED, Presence.PENDING):
                     break
         self._poller.forget(job_id)
+
+    def hand_over_token(self, uid: int) -> str:
+        """The server's token, for its starting job (token_handover.py), once."""
+        if uid != pwd.getpwnam(self.user.name).pw_uid:
+            raise HandoverForbidden("the credential's maker does not own that server")
+        if self.pending != "spawn" or self.kind != "slurm" or not self.node_hub_origin:
+            raise HandoverRefused(f"{self._log_name} is not a SLURM server that is starting")
+        if self._token_handed_over:
+            raise HandoverRefused(f"the token of {self._log_name} was already handed over")
+        self._token_handed_over = True
+        return str(self.api_token)
 
     def accept_node_report(self, report: NodeReport) -> None:
         """The launcher's port or start-up error, taken only while this server starts, once."""

@@ -1,11 +1,13 @@
 """What a server's launcher tells the hub before JupyterLab starts: its port, or why it
-cannot start.
+cannot start; and, first, what it asks: a SLURM server's token.
 
 Both go to batchspawner's route on the hub (POST ``{JUPYTERHUB_API_URL}/batchspawner``
 with the server's token), where the hub's own handler accepts exactly these two fields
 while the server starts. A SLURM server picks its port on its node, so the hub learns it
 this way; a start-up error sent the same way lets the spawn page say why, rather than
-only that it ended.
+only that it ended. A SLURM server's token is not in the job's environment (which Slurm
+carries in clear): the launcher fetches it over TLS with a munge credential that proves
+it runs as the server's user (the hub's side: hpclab.hub.token_handover).
 """
 
 from __future__ import annotations
@@ -13,9 +15,12 @@ from __future__ import annotations
 import json
 import socket
 import ssl
+import subprocess
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Mapping, MutableMapping
 from urllib.parse import urlsplit, urlunsplit
+
+from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_REQUEST_FIELDS, TOKEN_VARIABLES
 
 REPORT_TIMEOUT = 30.0
 MAX_ERROR_LENGTH = 1000
@@ -44,15 +49,46 @@ def _tls_context(environment: Mapping[str, str]) -> ssl.SSLContext | None:
     return context
 
 
-def tell_hub(environment: Mapping[str, str], fields: Mapping[str, object]) -> None:
+def _post(environment: Mapping[str, str], path: str, fields: Mapping[str, object], headers: Mapping[str, str]) -> bytes:
     request = urllib.request.Request(
-        environment["JUPYTERHUB_API_URL"].rstrip("/") + "/batchspawner",
+        environment["JUPYTERHUB_API_URL"].rstrip("/") + path,
         data=json.dumps(dict(fields)).encode(),
-        headers={"Authorization": f"token {environment['JUPYTERHUB_API_TOKEN']}", "Content-Type": "application/json"},
+        headers={**headers, "Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=REPORT_TIMEOUT, context=_tls_context(environment)):
-        pass
+    with urllib.request.urlopen(request, timeout=REPORT_TIMEOUT, context=_tls_context(environment)) as response:
+        return bytes(response.read())
+
+
+def tell_hub(environment: Mapping[str, str], fields: Mapping[str, object]) -> None:
+    _post(environment, "/batchspawner", fields, {"Authorization": f"token {environment['JUPYTERHUB_API_TOKEN']}"})
+
+
+def munge_credential(environment: Mapping[str, str]) -> str:
+    """A credential of this process's user, naming the server, for the hub's account only."""
+    named = (environment.get("JUPYTERHUB_USER", ""), environment.get("JUPYTERHUB_SERVER_NAME", ""))
+    payload = json.dumps(dict(zip(TOKEN_REQUEST_FIELDS, named, strict=True)))
+    munge = subprocess.run(
+        ["munge", f"--restrict-uid={environment[TOKEN_HANDOVER_VARIABLE]}", f"--string={payload}"],
+        capture_output=True,
+        text=True,
+        timeout=REPORT_TIMEOUT,
+        check=False,
+    )
+    if munge.returncode != 0:
+        raise OSError(f"munge cannot make a credential: {munge.stderr.strip() or munge.returncode}")
+    return munge.stdout.strip()
+
+
+def fetch_token(environment: MutableMapping[str, str]) -> None:
+    """Set the server's token in environment when the hub hands it over rather than
+    sending it with the job (TOKEN_HANDOVER_VARIABLE set); nothing otherwise."""
+    if TOKEN_HANDOVER_VARIABLE not in environment:
+        return
+    answer = _post(environment, "/hpclab/server-token", {"credential": munge_credential(environment)}, {})
+    token = json.loads(answer)["token"]
+    for name in TOKEN_VARIABLES:
+        environment[name] = token
 
 
 def report_port(environment: Mapping[str, str], port: int) -> None:

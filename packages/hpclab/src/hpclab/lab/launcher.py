@@ -2,11 +2,12 @@
 
 It sends the server's output to $WORK/jupyter_spawner_logs/ under a name that says
 which server and job it is, sets MEM_LIMIT and CPU_LIMIT from the job's allocation
-(the resource indicator shows them), picks and reports the port of a SLURM server, and
-starts the server command: in its place, or in a sandbox when the hub asks for one
-(HPCLAB_SANDBOX=1), staying beside it to forward signals, with the variables the user
-set in the form applied last (hpclab.common.user_environment). A server that asked for
-the sandbox and cannot have one does not start, and the hub is told why.
+(the resource indicator shows them), fetches the token of a SLURM server from the hub
+(hub_report.py), picks and reports its port, and starts the server command: in its
+place, or in a sandbox when the hub asks for one (HPCLAB_SANDBOX=1), staying beside it
+to forward signals, with the variables the user set in the form applied last
+(hpclab.common.user_environment). A server that asked for the sandbox and cannot have
+one does not start, and the hub is told why.
 
     hpclab-singleuser --kind slurm -- jupyterhub-singleuser
 """
@@ -26,7 +27,7 @@ from hpclab.common.sandbox import sandbox_requested
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import server_environment
 
-from .hub_report import free_port, report_port, report_startup_error, with_port
+from .hub_report import fetch_token, free_port, report_port, report_startup_error, with_port
 from .sandbox.network import Forwarding, Sandbox, SandboxUnavailable, check_support, hub_on_loopback
 
 _MIB = 1024 * 1024
@@ -81,6 +82,12 @@ def start_server(command: Sequence[str], environment: MutableMapping[str, str], 
     """Start the server; return only when it ran in a sandbox (its exit status) or failed."""
     sandboxed = sandbox_requested(environment)
     if kind == "slurm":
+        try:
+            fetch_token(environment)
+        except (OSError, ValueError, KeyError) as error:
+            # Without its token the server can tell the hub nothing: the log says why.
+            print(f"[hpclab] The hub did not hand over the server's token: {error}", flush=True)
+            return 1
         environment["JUPYTERHUB_SERVICE_URL"] = with_port(environment["JUPYTERHUB_SERVICE_URL"], free_port())
     service = urlsplit(environment["JUPYTERHUB_SERVICE_URL"])
     sandbox = None

@@ -29,11 +29,10 @@ from pathlib import Path
 from types import FrameType
 from urllib.parse import urlsplit, urlunsplit
 
+from hpclab.common.hub_api import HUB_URL_VARIABLES
+
 TUN_DEVICE = "/dev/net/tun"
 PASTA_READY_TIMEOUT = 10.0
-# URLs through which the server reaches the hub: rewritten to loopback when the hub is
-# on this node, because the node's own addresses are the namespace's own inside.
-HUB_URL_VARIABLES = ("JUPYTERHUB_API_URL", "JUPYTERHUB_ACTIVITY_URL")
 LOOPBACK = "127.0.0.1"
 _FORWARDED_SIGNALS = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 
@@ -103,7 +102,8 @@ def is_local_address(host: str) -> bool:
 
 def hub_on_loopback(environment: Mapping[str, str]) -> tuple[dict[str, str], tuple[int, ...]]:
     """Hub URLs rewritten to loopback, and the port to pass outwards, when the hub's API
-    is on this node (an Interactive server on the login node); nothing otherwise."""
+    is on this node (an Interactive server on the login node); nothing otherwise: the
+    node's own addresses are the namespace's own inside."""
     api = urlsplit(environment.get("JUPYTERHUB_API_URL", ""))
     if not api.hostname or not api.port or not is_local_address(api.hostname):
         return {}, ()
