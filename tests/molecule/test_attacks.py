@@ -520,7 +520,7 @@ def ask_for_token(node, host: str, user: str, payload: dict[str, str]) -> tuple[
         "--data @- https://hub:8443/hub/api/hpclab/server-token"
     )
     # A credential is base64 between colons: nothing in it needs quoting in JSON.
-    script = f"printf '{{\"credential\": \"%s\"}}' \"$({make})\" | {post}"
+    script = f'printf \'{{"credential": "%s"}}\' "$({make})" | {post}'
     body, _, status = node(host).check_output(as_user(user, script)).rpartition("\n")
     return int(status), body
 
