@@ -141,6 +141,10 @@ class Bench:
             # The users' Jupyter environment, where batchspawner-singleuser is.
             environment_bin = settings["HpclabSpawner"]["jupyter_env_bin"]
             settings["SlurmSpawner"]["req_prologue"] = f"export PATH={environment_bin}:$PATH"
+            # Stock jobs carry their token and call the hub's API in clear, on its port.
+            hub_port = settings["JupyterHub"]["hub_bind_url"].rsplit(":", 1)[1]
+            settings["JupyterHub"]["hub_bind_url"] = f"http://0.0.0.0:{hub_port}"
+            settings["JupyterHub"]["hub_connect_url"] = f"http://hub:{hub_port}"
             self.run("hub", "sh", "-c", f"cat > {BENCH_CONFIG_DIR}/jupyterhub_config.json", stdin=json.dumps(settings))
             execstart = self.run("hub", "systemctl", "show", "--property=ExecStart", "--value", "jupyterhub")
             program = re.search(r"path=(\S+)", execstart).group(1)

@@ -505,10 +505,28 @@ def test_a_sniffer_on_the_cluster_network_does_not_see_a_server_token(alice, nod
         token_in_clear = environment["JUPYTERHUB_API_TOKEN"].encode() in captured
         assert not token_in_clear, "the server's token crossed the cluster network in clear"
         assert environment["JUPYTERHUB_API_URL"].startswith("https://")
-        clear = node(host).run("curl --silent --max-time 5 http://hub:8081/hub/api/")
+        hub_port = loopback_ports(node)[0]
+        clear = node(host).run(f"curl --silent --max-time 5 http://hub:{hub_port}/hub/api/")
         assert clear.rc != 0, clear.stdout
     finally:
         alice.stop("sniffed")
+
+
+def test_a_servers_token_is_not_written_to_the_shared_file_systems(alice, node):
+    """Shared homes and WORK cross the network (NFS without krb5p) and live on in snapshots."""
+    path = alice.open_server("filed", SLURM)
+    try:
+        kernel = LabKernel(alice, path)
+        kernel.execute("print(1)")
+        kernel.close()
+        [job] = [line.split("|")[0] for line in user_jobs(node, "alice") if "jupyterhub-filed" in line]
+        host = node("hub").check_output(f"squeue --noheader --job={job} --format=%N")
+        token = server_environment(node, host, "alice", "filed")["JUPYTERHUB_API_TOKEN"]
+        shared = "/home/alice /cluster/work/alice /cluster/scratch/alice"
+        found = node(host).run(f"grep -rlF {token} {shared}").stdout.split()
+        assert found == [], f"the server's token is in {found}"
+    finally:
+        alice.stop("filed")
 
 
 def ask_for_token(node, host: str, user: str, payload: dict[str, str]) -> tuple[int, str]:
@@ -537,3 +555,50 @@ def test_bob_cannot_get_the_token_of_alices_server_from_the_handover(alice, node
         assert alice.http.get(alice.url(f"{path}/api/status"), timeout=30).status_code == 200
     finally:
         alice.stop("handover")
+
+
+# Binds 127.0.0.1:<port> as soon as it is free, until the time is up; says when it did.
+SQUATTER = """
+import socket, sys, time
+port, end = int(sys.argv[1]), time.monotonic() + float(sys.argv[2])
+while time.monotonic() < end:
+    listener = socket.socket()
+    listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        listener.bind(("127.0.0.1", port))
+    except OSError:
+        listener.close()
+        time.sleep(0.005)
+        continue
+    print("bound", port, flush=True)
+    listener.close()
+    break
+"""
+
+
+def loopback_ports(node) -> list[int]:
+    """The hub's and the proxy API's ports, from the hub's configuration."""
+    config = json.loads(node("hub").check_output("cat /etc/jupyterhub/jupyterhub_config.json"))
+    urls = [config["JupyterHub"]["hub_bind_url"], config["ConfigurableHTTPProxy"]["api_url"]]
+    return [int(url.rsplit(":", 1)[1].strip("/")) for url in urls]
+
+
+def test_bob_cannot_take_the_hubs_ports_while_it_restarts(node, login):
+    hub = node("hub")
+    squatters = [
+        f"nohup python3 -c {shlex.quote(SQUATTER)} {port} 40 > /tmp/squatter-{port} 2>&1 &"
+        for port in loopback_ports(node)
+    ]
+    hub.check_output(as_user("bob", " ".join(squatters)))
+    try:
+        hub.check_output("systemctl restart jupyterhub-proxy jupyterhub")
+        deadline = time.monotonic() + 90
+        while hub.run("curl --silent --fail --insecure https://127.0.0.1:8443/hub/health").rc != 0:
+            assert time.monotonic() < deadline, "the hub did not come back"
+            time.sleep(1)
+        taken = hub.check_output(f"cat {' '.join(f'/tmp/squatter-{port}' for port in loopback_ports(node))}")
+        assert "bound" not in taken, taken
+        # The proxy reaches the hub, not bob: a login works.
+        assert login("alice").servers() is not None
+    finally:
+        hub.run("pkill -u bob -f 'import socket, sys, time'; rm -f /tmp/squatter-*")

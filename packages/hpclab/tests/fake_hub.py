@@ -16,6 +16,8 @@ class HubRecord:
     posts: list[tuple[str, str, dict]] = field(default_factory=list)
     # JSON answers by path (with a 200); other paths get an empty 201.
     answers: dict[str, dict] = field(default_factory=dict)
+    # (status, message) by path, answered as JupyterHub answers an HTTPError.
+    refusals: dict[str, tuple[int, str]] = field(default_factory=dict)
 
     def fields(self) -> dict:
         """Everything posted, merged in order (as the spawner's attributes would be)."""
@@ -33,8 +35,12 @@ def fake_hub() -> Iterator[HubRecord]:
         def do_POST(self) -> None:  # http.server names it
             body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
             record.posts.append((self.path, self.headers.get("Authorization", ""), body))
-            answer = json.dumps(record.answers[self.path]).encode() if self.path in record.answers else b""
-            self.send_response(200 if answer else 201)
+            status, message = record.refusals.get(self.path, (0, ""))
+            if status:
+                answer = json.dumps({"status": status, "message": message}).encode()
+            else:
+                answer = json.dumps(record.answers[self.path]).encode() if self.path in record.answers else b""
+            self.send_response(status or (200 if answer else 201))
             self.send_header("Content-Length", str(len(answer)))
             self.end_headers()
             self.wfile.write(answer)

@@ -4,9 +4,18 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from fake_hub import fake_hub
 from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE
-from hpclab.lab.hub_report import MAX_ERROR_LENGTH, fetch_token, report_port, report_startup_error, with_port
+from hpclab.lab.hub_report import (
+    MAX_ERROR_LENGTH,
+    TokenUnavailable,
+    fetch_token,
+    report_port,
+    report_startup_error,
+    with_port,
+)
 
 
 def test_the_port_goes_to_batchspawners_api_with_the_servers_token():
@@ -56,3 +65,29 @@ def test_a_server_whose_token_came_with_the_job_asks_for_nothing():
     environment = {"JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api", "JUPYTERHUB_API_TOKEN": "t"}
     fetch_token(environment)
     assert environment["JUPYTERHUB_API_TOKEN"] == "t"
+
+
+def test_the_hubs_reason_for_a_refusal_is_what_the_log_says(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{fake_munge(tmp_path)}:/usr/bin:/bin")
+    with fake_hub() as hub:
+        hub.refusals["/hub/api/hpclab/server-token"] = (409, "alice:gpu is not a SLURM server that is starting")
+        environment = {"JUPYTERHUB_API_URL": hub.url, TOKEN_HANDOVER_VARIABLE: "997"}
+        with pytest.raises(TokenUnavailable, match=r"HTTP 409\): alice:gpu is not a SLURM server that is starting"):
+            fetch_token(environment, pause=0)
+    assert len(hub.posts) == 1
+    assert "JUPYTERHUB_API_TOKEN" not in environment
+
+
+def test_a_hub_that_cannot_check_credentials_now_is_asked_again(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", f"{fake_munge(tmp_path)}:/usr/bin:/bin")
+    with fake_hub() as hub:
+        hub.refusals["/hub/api/hpclab/server-token"] = (503, "munged is down")
+        with pytest.raises(TokenUnavailable, match="munged is down"):
+            fetch_token({"JUPYTERHUB_API_URL": hub.url, TOKEN_HANDOVER_VARIABLE: "997"}, attempts=3, pause=0)
+    assert len(hub.posts) == 3
+
+
+def test_a_missing_munge_is_said_plainly(tmp_path, monkeypatch):
+    monkeypatch.setenv("PATH", str(tmp_path))
+    with pytest.raises(TokenUnavailable, match="munge cannot make a credential"):
+        fetch_token({"JUPYTERHUB_API_URL": "http://127.0.0.1:9/hub/api", TOKEN_HANDOVER_VARIABLE: "997"})

@@ -64,3 +64,11 @@ def test_launcher_reports_the_port_writes_the_log_and_runs_the_command(tmp_path)
     assert "slurm server default" in log
     # The server listens on the port the hub was told.
     assert log.splitlines()[-1] == f"limit={100 * 1024 * 1024} url=http://0.0.0.0:{port}/user/alice/"
+
+
+def test_the_servers_runtime_files_stay_on_the_node_for_its_user_only(tmp_path):
+    environment = {"HOME": "/home/alice", "TMPDIR": str(tmp_path), "JUPYTER_RUNTIME_DIR": "/home/alice/.local/share/jupyter/runtime"}
+    prepare(environment, "slurm", NOON)
+    runtime = Path(environment["JUPYTER_RUNTIME_DIR"])
+    assert runtime.parent == tmp_path
+    assert runtime.stat().st_mode & 0o777 == 0o700

@@ -11,7 +11,7 @@ import pytest
 from hpclab.hub.token_handover import (
     HandoverError,
     HandoverForbidden,
-    HandoverRefused,
+    HandoverUnavailable,
     MungeIdentity,
     decode_credential,
     parse_payload,
@@ -47,7 +47,7 @@ def test_a_decoded_credential_gives_its_makers_uid_and_payload():
         (17, DECODED.replace("STATUS:          0", "STATUS:          17")),
         (15, DECODED.replace("STATUS:          0", "STATUS:          15")),
         (0, DECODED.replace("UID:             2001", "UID:             alice")),
-        (1, ""),
+        (1, "STATUS: 1\n"),
     ],
 )
 def test_a_credential_munge_does_not_vouch_for_is_forbidden(returncode, output):
@@ -92,6 +92,12 @@ def test_the_credential_is_decoded_by_unmunge(tmp_path: Path):
     assert (tmp_path / "input").read_text() == "MUNGE:abc:"
 
 
-def test_a_hub_without_unmunge_refuses_for_now(tmp_path: Path):
-    with pytest.raises(HandoverRefused, match="cannot decode"):
+def test_munged_down_is_a_failure_of_the_hub_not_of_the_credential():
+    # unmunge's answer when munged's socket is missing: an error, no STATUS line.
+    with pytest.raises(HandoverUnavailable, match="exit status 6"):
+        parse_unmunge_output(6, "")
+
+
+def test_a_hub_without_unmunge_cannot_decode_for_now(tmp_path: Path):
+    with pytest.raises(HandoverUnavailable, match="cannot decode"):
         asyncio.run(decode_credential("MUNGE:abc:", [str(tmp_path / "missing")]))

@@ -247,7 +247,11 @@ class HpclabSpawner(SlurmSpawner):
 
     def hand_over_token(self, uid: int) -> str:
         """The server's token, for its starting job (token_handover.py), once."""
-        if uid != pwd.getpwnam(self.user.name).pw_uid:
+        try:
+            owner = pwd.getpwnam(self.user.name).pw_uid
+        except KeyError:
+            owner = None
+        if uid != owner:
             raise HandoverForbidden("the credential's maker does not own that server")
         if self.pending != "spawn" or self.kind != "slurm" or not self.node_hub_origin:
             raise HandoverRefused(f"{self._log_name} is not a SLURM server that is starting")

@@ -12,6 +12,7 @@ server's owner, once, while that server starts.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ ROUTE = "/api/hpclab/server-token"
 UNMUNGE = ("unmunge", "--numeric")
 MAX_CREDENTIAL = 4096
 UNMUNGE_TIMEOUT = 10.0
+_DECODING = asyncio.Semaphore(8)
 
 
 class HandoverError(ValueError):
@@ -40,6 +42,10 @@ class HandoverForbidden(Exception):
 
 class HandoverRefused(Exception):
     """The server's state does not allow a handover now (a 409)."""
+
+
+class HandoverUnavailable(Exception):
+    """The hub cannot check credentials now, munged down for instance (a 503: try again)."""
 
 
 @dataclass(frozen=True)
@@ -71,6 +77,9 @@ def parse_unmunge_output(returncode: int, output: str) -> MungeIdentity:
     fields = dict(line.split(":", 1) for line in metadata.splitlines() if ":" in line)
     status = fields.get("STATUS", "").strip()
     uid = fields.get("UID", "").strip()
+    if not status:
+        # No verdict on the credential: unmunge could not ask munged.
+        raise HandoverUnavailable(f"the hub cannot decode munge credentials now (unmunge exit status {returncode})")
     if returncode != 0 or status != "0" or not uid.isdigit():
         raise HandoverForbidden(f"munge refused the credential (status {status or returncode})")
     return MungeIdentity(int(uid), payload)
@@ -91,10 +100,12 @@ def parse_payload(payload: str) -> tuple[str, str]:
 
 
 async def decode_credential(credential: str, unmunge: Sequence[str] = UNMUNGE) -> MungeIdentity:
-    try:
-        result = await run_command(unmunge, input_text=credential, timeout=UNMUNGE_TIMEOUT)
-    except CommandError as error:
-        raise HandoverRefused(f"the hub cannot decode munge credentials now: {error}") from error
+    # The route needs no login: a flood of requests waits here rather than forking unmunge.
+    async with _DECODING:
+        try:
+            result = await run_command(unmunge, input_text=credential, timeout=UNMUNGE_TIMEOUT)
+        except CommandError as error:
+            raise HandoverUnavailable(f"the hub cannot decode munge credentials now: {error}") from error
     return parse_unmunge_output(result.returncode, result.stdout)
 
 
@@ -117,4 +128,6 @@ class ServerTokenHandler(APIHandler):
             raise web.HTTPError(403, str(error)) from error
         except HandoverRefused as error:
             raise web.HTTPError(409, str(error)) from error
+        except HandoverUnavailable as error:
+            raise web.HTTPError(503, str(error)) from error
         self.finish({"token": token})

@@ -16,6 +16,8 @@ import json
 import socket
 import ssl
 import subprocess
+import time
+import urllib.error
 import urllib.request
 from collections.abc import Mapping, MutableMapping
 from urllib.parse import urlsplit, urlunsplit
@@ -23,6 +25,7 @@ from urllib.parse import urlsplit, urlunsplit
 from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_REQUEST_FIELDS, TOKEN_VARIABLES
 
 REPORT_TIMEOUT = 30.0
+TOKEN_PATH = "/hpclab/server-token"
 MAX_ERROR_LENGTH = 1000
 
 
@@ -64,29 +67,76 @@ def tell_hub(environment: Mapping[str, str], fields: Mapping[str, object]) -> No
     _post(environment, "/batchspawner", fields, {"Authorization": f"token {environment['JUPYTERHUB_API_TOKEN']}"})
 
 
+class TokenUnavailable(RuntimeError):
+    """The hub did not hand the server's token over; the message says why, for the log.
+    retry: the hub may answer if asked again (it was unreachable, or said 503)."""
+
+    def __init__(self, message: str, *, retry: bool = False) -> None:
+        super().__init__(message)
+        self.retry = retry
+
+
 def munge_credential(environment: Mapping[str, str]) -> str:
     """A credential of this process's user, naming the server, for the hub's account only."""
     named = (environment.get("JUPYTERHUB_USER", ""), environment.get("JUPYTERHUB_SERVER_NAME", ""))
     payload = json.dumps(dict(zip(TOKEN_REQUEST_FIELDS, named, strict=True)))
-    munge = subprocess.run(
-        ["munge", f"--restrict-uid={environment[TOKEN_HANDOVER_VARIABLE]}", f"--string={payload}"],
-        capture_output=True,
-        text=True,
-        timeout=REPORT_TIMEOUT,
-        check=False,
-    )
+    try:
+        munge = subprocess.run(
+            ["munge", f"--restrict-uid={environment[TOKEN_HANDOVER_VARIABLE]}", f"--string={payload}"],
+            capture_output=True,
+            text=True,
+            timeout=REPORT_TIMEOUT,
+            check=False,
+        )
+    except (OSError, subprocess.SubprocessError) as error:
+        raise TokenUnavailable(f"munge cannot make a credential on {socket.gethostname()}: {error}") from error
     if munge.returncode != 0:
-        raise OSError(f"munge cannot make a credential: {munge.stderr.strip() or munge.returncode}")
+        raise TokenUnavailable(f"munge cannot make a credential: {munge.stderr.strip() or munge.returncode}")
     return munge.stdout.strip()
 
 
-def fetch_token(environment: MutableMapping[str, str]) -> None:
+def _refusal(error: urllib.error.HTTPError) -> str:
+    """The hub's own reason, from its JSON answer."""
+    try:
+        return str(json.loads(error.read())["message"])
+    except (ValueError, KeyError, TypeError, OSError):
+        return str(error.reason)
+
+
+def _ask_for_token(environment: Mapping[str, str]) -> str:
+    try:
+        answer = _post(environment, TOKEN_PATH, {"credential": munge_credential(environment)}, {})
+        return str(json.loads(answer)["token"])
+    except urllib.error.HTTPError as error:
+        message = f"the hub refused (HTTP {error.code}): {_refusal(error)}"
+        raise TokenUnavailable(message, retry=error.code == 503) from error
+    except urllib.error.URLError as error:
+        hub = urlsplit(environment["JUPYTERHUB_API_URL"]).netloc
+        if isinstance(error.reason, ssl.SSLCertVerificationError):
+            raise TokenUnavailable(
+                f"{socket.gethostname()} does not trust the hub's certificate at {hub} "
+                f"({error.reason.verify_message}); the administrators must make the nodes trust it "
+                "(jupyterhub_hub_api_tls in the bundle's docs/security.md)"
+            ) from error
+        raise TokenUnavailable(f"the hub cannot be reached at {hub}: {error.reason}", retry=True) from error
+    except (ValueError, KeyError, TypeError) as error:
+        raise TokenUnavailable(f"the hub's answer has no token: {error}") from error
+
+
+def fetch_token(environment: MutableMapping[str, str], attempts: int = 3, pause: float = 2.0) -> None:
     """Set the server's token in environment when the hub hands it over rather than
-    sending it with the job (TOKEN_HANDOVER_VARIABLE set); nothing otherwise."""
+    sending it with the job (TOKEN_HANDOVER_VARIABLE set); nothing otherwise. A hub
+    that cannot check credentials for now (503) or cannot be reached is asked again."""
     if TOKEN_HANDOVER_VARIABLE not in environment:
         return
-    answer = _post(environment, "/hpclab/server-token", {"credential": munge_credential(environment)}, {})
-    token = json.loads(answer)["token"]
+    for attempt in range(1, attempts + 1):
+        try:
+            token = _ask_for_token(environment)
+            break
+        except TokenUnavailable as error:
+            if attempt == attempts or not error.retry:
+                raise
+            time.sleep(pause)
     for name in TOKEN_VARIABLES:
         environment[name] = token
 

@@ -2,7 +2,7 @@
 
 It sends the server's output to $WORK/jupyter_spawner_logs/ under a name that says
 which server and job it is, sets MEM_LIMIT and CPU_LIMIT from the job's allocation
-(the resource indicator shows them), fetches the token of a SLURM server from the hub
+(the resource indicator shows them), keeps its runtime files on the node, fetches the token of a SLURM server from the hub
 (hub_report.py), picks and reports its port, and starts the server command: in its
 place, or in a sandbox when the hub asks for one (HPCLAB_SANDBOX=1), staying beside it
 to forward signals, with the variables the user set in the form applied last
@@ -18,6 +18,7 @@ import argparse
 import os
 import socket
 import sys
+import tempfile
 import time
 from collections.abc import Mapping, MutableMapping, Sequence
 from pathlib import Path
@@ -27,7 +28,7 @@ from hpclab.common.sandbox import sandbox_requested
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import server_environment
 
-from .hub_report import fetch_token, free_port, report_port, report_startup_error, with_port
+from .hub_report import TokenUnavailable, fetch_token, free_port, report_port, report_startup_error, with_port
 from .sandbox.network import Forwarding, Sandbox, SandboxUnavailable, check_support, hub_on_loopback
 
 _MIB = 1024 * 1024
@@ -63,10 +64,19 @@ def log_path(environment: Mapping[str, str], kind: str, now: float) -> Path:
     return Path(root) / LOG_DIR_NAME / log_file_name(environment.get("JUPYTERHUB_SERVER_NAME", ""), kind, tag)
 
 
+def private_runtime_dir(environment: Mapping[str, str]) -> str:
+    """A directory of this node that only the user can read, for the server's runtime
+    files: jupyter_server writes its token there, and the default one is in the home,
+    which a shared file system carries across the network and keeps in its snapshots."""
+    return tempfile.mkdtemp(prefix="jupyter-runtime-", dir=environment.get("TMPDIR") or None)
+
+
 def prepare(environment: MutableMapping[str, str], kind: str, now: float) -> Path:
-    """Set the limits the job was given (when the hub did not) and return the log file."""
+    """Set the limits the job was given (when the hub did not) and the runtime directory,
+    and return the log file."""
     for name, value in allocation_limits(environment).items():
         environment.setdefault(name, value)
+    environment["JUPYTER_RUNTIME_DIR"] = private_runtime_dir(environment)
     return log_path(environment, kind, now)
 
 
@@ -84,9 +94,9 @@ def start_server(command: Sequence[str], environment: MutableMapping[str, str], 
     if kind == "slurm":
         try:
             fetch_token(environment)
-        except (OSError, ValueError, KeyError) as error:
+        except TokenUnavailable as error:
             # Without its token the server can tell the hub nothing: the log says why.
-            print(f"[hpclab] The hub did not hand over the server's token: {error}", flush=True)
+            print(f"[hpclab] The server cannot start without its token: {error}", flush=True)
             return 1
         environment["JUPYTERHUB_SERVICE_URL"] = with_port(environment["JUPYTERHUB_SERVICE_URL"], free_port())
     service = urlsplit(environment["JUPYTERHUB_SERVICE_URL"])
