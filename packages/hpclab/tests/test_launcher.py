@@ -67,7 +67,8 @@ def test_launcher_reports_the_port_writes_the_log_and_runs_the_command(tmp_path)
 
 
 def test_the_servers_runtime_files_stay_on_the_node_for_its_user_only(tmp_path):
-    environment = {"HOME": "/home/alice", "TMPDIR": str(tmp_path), "JUPYTER_RUNTIME_DIR": "/home/alice/.local/share/jupyter/runtime"}
+    environment = {"HOME": "/home/alice", "TMPDIR": str(tmp_path)}
+    environment["JUPYTER_RUNTIME_DIR"] = "/home/alice/.local/share/jupyter/runtime"
     prepare(environment, "slurm", NOON)
     runtime = Path(environment["JUPYTER_RUNTIME_DIR"])
     assert runtime.parent == tmp_path

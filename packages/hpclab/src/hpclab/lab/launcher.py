@@ -2,8 +2,8 @@
 
 It sends the server's output to $WORK/jupyter_spawner_logs/ under a name that says
 which server and job it is, sets MEM_LIMIT and CPU_LIMIT from the job's allocation
-(the resource indicator shows them), keeps its runtime files on the node, fetches the token of a SLURM server from the hub
-(hub_report.py), picks and reports its port, and starts the server command: in its
+(the resource indicator shows them), keeps its runtime files on the node, fetches the
+token of a SLURM server from the hub (hub_report.py), picks and reports its port, and starts the server command: in its
 place, or in a sandbox when the hub asks for one (HPCLAB_SANDBOX=1), staying beside it
 to forward signals, with the variables the user set in the form applied last
 (hpclab.common.user_environment). A server that asked for the sandbox and cannot have
