@@ -20,6 +20,7 @@ from jupyterhub.auth import PAMAuthenticator
 from jupyterhub.handlers.login import LogoutHandler
 
 from .commands import CommandError
+from .jupyterhub_adapter import server_label, spawn_future
 from .node_report import ROUTE as NODE_REPORT_ROUTE
 from .node_report import NodeReportHandler
 from .token_handover import ROUTE as TOKEN_HANDOVER_ROUTE
@@ -62,14 +63,14 @@ class StopEverythingLogoutHandler(LogoutHandler):
                     self.log.info("Logout of %s cancelled Slurm jobs %s", user.name, ", ".join(cancelled))
 
     async def _stop(self, user: Any, server_name: str, spawner: Any) -> None:
-        if spawner.pending == "spawn" and spawner._spawn_future is not None:
+        if spawner.pending == "spawn" and (start := spawn_future(spawner)) is not None:
             # As the REST API does for DELETE on a pending server; its job, if still
             # queued after this, is cancelled by the sweep.
-            self.log.info("Logout of %s: interrupting the start of %s", user.name, spawner._log_name)
-            spawner._spawn_future.cancel()
+            self.log.info("Logout of %s: interrupting the start of %s", user.name, server_label(spawner))
+            start.cancel()
             await asyncio.sleep(1)
         if spawner.active and not spawner.pending:
-            self.log.info("Logout of %s: stopping %s", user.name, spawner._log_name)
+            self.log.info("Logout of %s: stopping %s", user.name, server_label(spawner))
             await self.stop_single_user(user, server_name)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from typing import Any
 
 from .cluster import Partition
@@ -50,10 +50,6 @@ class SpawnOptions:
     @property
     def slurm_time(self) -> str:
         return format_slurm_time(self.time_seconds)
-
-    def to_user_options(self) -> dict[str, Any]:
-        """JSON-safe form kept in the hub's database (user_options)."""
-        return asdict(self)
 
 
 def flatten_form(form: Mapping[str, list[str]]) -> dict[str, str]:

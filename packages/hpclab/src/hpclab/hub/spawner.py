@@ -36,6 +36,7 @@ from .form import render_options_form
 from .hub_urls import hub_urls_through
 from .interactive import SERVER_NAME, InteractiveServers, unit_name
 from .job_poller import JobPoller, JobReport, Presence
+from .jupyterhub_adapter import default_ip, server_label
 from .node_report import NodeReport, NodeReportRefused
 from .options import OptionsError, SpawnOptions, flatten_form, validate_options
 from .orphan_jobs import sweep_orphans
@@ -254,16 +255,16 @@ class HpclabSpawner(SlurmSpawner):
         if uid != owner:
             raise HandoverForbidden("the credential's maker does not own that server")
         if self.pending != "spawn" or self.kind != "slurm" or not self.node_hub_origin:
-            raise HandoverRefused(f"{self._log_name} is not a SLURM server that is starting")
+            raise HandoverRefused(f"{server_label(self)} is not a SLURM server that is starting")
         if self._token_handed_over:
-            raise HandoverRefused(f"the token of {self._log_name} was already handed over")
+            raise HandoverRefused(f"the token of {server_label(self)} was already handed over")
         self._token_handed_over = True
         return str(self.api_token)
 
     def accept_node_report(self, report: NodeReport) -> None:
         """The launcher's port or start-up error, taken only while this server starts, once."""
         if self.pending != "spawn":
-            raise NodeReportRefused(f"{self._log_name} is not starting")
+            raise NodeReportRefused(f"{server_label(self)} is not starting")
         if report.startup_error is not None:
             if self.startup_error:
                 raise NodeReportRefused("the start-up error is already known")
@@ -333,7 +334,7 @@ class HpclabSpawner(SlurmSpawner):
         return [*self.sudo, "-u", self.user.name, *argv]
 
     async def _start_slurm(self, options: SpawnOptions) -> tuple[str, int]:
-        self.ip = self.traits()["ip"].default_value
+        self.ip = default_ip(self)
         # hpclab-singleuser reports the port it picks on the node.
         self.port = 0
         self.time_limit_seconds = options.time_seconds
@@ -351,7 +352,7 @@ class HpclabSpawner(SlurmSpawner):
                 *self.get_args(),
             ],
         )
-        self.log.debug("Batch script of %s:\n%s", self._log_name, script)
+        self.log.debug("Batch script of %s:\n%s", server_label(self), script)
         try:
             output = await check_command(
                 [*self.sudo, "-E", "-u", self.user.name, f"{self.slurm_bin}/sbatch", "--parsable"],
@@ -364,7 +365,7 @@ class HpclabSpawner(SlurmSpawner):
         self.job_id = output.strip().split(";")[0]
         if not self.job_id.isdigit():
             raise SpawnFailed(f"sbatch gave no job id: {output.strip()!r}")
-        self.log.info("%s submitted as Slurm job %s", self._log_name, self.job_id)
+        self.log.info("%s submitted as Slurm job %s", server_label(self), self.job_id)
 
         self._poller.watch(self.job_id)
         while (status := self._job_status(await self._poller.fresh_report(self.job_id))) != JobStatus.RUNNING:
@@ -458,7 +459,7 @@ class HpclabSpawner(SlurmSpawner):
         return self.job_state.node if self.job_state else ""
 
     async def cancel_batch_job(self) -> None:
-        self.log.info("Cancelling Slurm job %s of %s", self.job_id, self._log_name)
+        self.log.info("Cancelling Slurm job %s of %s", self.job_id, server_label(self))
         await check_command(self._as_user(f"{self.slurm_bin}/scancel", self.job_id), timeout=30)
 
     async def cancel_user_jobs(self) -> list[str]:
