@@ -6,7 +6,8 @@ import asyncio
 import logging
 
 from hpclab.hub.commands import CommandError
-from hpclab.hub.orphan_jobs import server_jobs, sweep_orphans
+from hpclab.hub.orphan_jobs import sweep_orphans
+from hpclab.hub.slurm_jobs import server_jobs
 
 LISTING = "11|alice|jupyterhub-default\n12|bob|jupyterhub-lab2\n13|bob|training\n14|alice|jupyterhub-x\n"
 

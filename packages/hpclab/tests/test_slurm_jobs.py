@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from hpclab.hub.slurm_jobs import describe_finished_job, parse_scontrol_record, parse_squeue_line
+from hpclab.hub.job_poller import describe_end
+from hpclab.hub.slurm_jobs import JobState, describe_finished_job, parse_scontrol_record, parse_squeue_line
 from hpclab.hub.slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
 
 
@@ -48,3 +49,10 @@ def test_format():
     assert format_slurm_time(3600) == "01:00:00"
     assert format_slurm_time(90061) == "1-01:01:01"
     assert format_slurm_time(-5) == "00:00:00"
+
+
+def test_one_wording_for_an_ended_job_whichever_answer_told_it():
+    polled = describe_end("12", JobState("FAILED", "NonZeroExitCode", "cn1", "0:00"))
+    recorded = describe_finished_job("12", {"JobState": "FAILED", "Reason": "NonZeroExitCode", "ExitCode": "0:0"})
+    assert polled == recorded == "Slurm job 12 ended: FAILED (reason: NonZeroExitCode)"
+    assert describe_end("12", None) == describe_finished_job("12", {}) == "Slurm job 12 has left the queue"

@@ -24,18 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .commands import CommandError, CommandResult
-from .slurm_jobs import SQUEUE_FORMAT, JobState, parse_squeue_line
-
-POLL_FORMAT = f"%i|{SQUEUE_FORMAT}"
-# Every state squeue can print (squeue(1), JOB STATE CODES); anything else is garbled.
-SLURM_STATES = frozenset(
-    {
-        "BOOT_FAIL", "CANCELLED", "COMPLETED", "COMPLETING", "CONFIGURING", "DEADLINE", "FAILED",
-        "NODE_FAIL", "OUT_OF_MEMORY", "PENDING", "PREEMPTED", "RESV_DEL_HOLD", "REQUEUE_FED",
-        "REQUEUE_HOLD", "REQUEUED", "RESIZING", "REVOKED", "RUNNING", "SIGNALING", "SPECIAL_EXIT",
-        "STAGE_OUT", "STOPPED", "SUSPENDED", "TIMEOUT",
-    }
-)  # fmt: skip
+from .slurm_jobs import POLL_FORMAT, GarbledAnswer, JobState, ended_message, parse_poll_answer
 
 Runner = Callable[[list[str], float], Awaitable[CommandResult]]
 log = logging.getLogger(__name__)
@@ -64,29 +53,8 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return None
 
 
-class GarbledAnswer(ValueError):
-    pass
-
-
-def parse_poll_answer(stdout: str) -> dict[str, JobState]:
-    """squeue --format=POLL_FORMAT lines by job id; a line that does not parse spoils all."""
-    states = {}
-    for line in stdout.splitlines():
-        if not line.strip():
-            continue
-        job_id, _, rest = line.strip().partition("|")
-        state = parse_squeue_line(rest)
-        if not job_id.isdigit() or state is None or state.state not in SLURM_STATES:
-            raise GarbledAnswer(f"unexpected squeue line {line.strip()[:200]!r}")
-        states[job_id] = state
-    return states
-
-
 def describe_end(job_id: str, state: JobState | None) -> str:
-    if state is None:
-        return f"Slurm job {job_id} has left the queue"
-    reason = f" ({state.reason})" if state.reason and state.reason != "None" else ""
-    return f"Slurm job {job_id} ended: {state.state}{reason}"
+    return ended_message(job_id, state.state if state else None, state.reason if state else "")
 
 
 class JobPoller:

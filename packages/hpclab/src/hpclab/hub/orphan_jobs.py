@@ -12,23 +12,13 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable
 
-from .batch_script import JOB_NAME_PREFIX
 from .commands import CommandError
+from .slurm_jobs import server_jobs
 
 log = logging.getLogger(__name__)
 
 ListJobs = Callable[[], Awaitable[str]]
 Cancel = Callable[[str, list[str]], Awaitable[None]]
-
-
-def server_jobs(listing: str) -> dict[str, str]:
-    """Job id -> user, from `squeue --noheader --format=%i|%u|%j`, server jobs only."""
-    jobs = {}
-    for line in listing.splitlines():
-        job_id, user, name = ([*line.strip().split("|"), "", ""])[:3]
-        if job_id.isdigit() and user and name.startswith(f"{JOB_NAME_PREFIX}-"):
-            jobs[job_id] = user
-    return jobs
 
 
 async def sweep_orphans(

@@ -1,11 +1,28 @@
-"""Reading Slurm's answers about one job: squeue lines and scontrol records."""
+"""What the hub knows of Slurm's answers: job states, squeue lines, scontrol records,
+which jobs are servers', and the words for a job that ended. The poller, the orphan
+sweep, logout and the spawn page all read Slurm through here."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .batch_script import JOB_NAME_PREFIX
+
 # squeue --format: state, reason, node list, time left, job name (| never occurs in these).
 SQUEUE_FORMAT = "%T|%r|%N|%L|%j"
+# The same, after the job id: what the poller asks for all its jobs at once.
+POLL_FORMAT = f"%i|{SQUEUE_FORMAT}"
+# Job id, user and name: what the sweep and logout read to find server jobs.
+SERVER_JOBS_FORMAT = "%i|%u|%j"
+# Every state squeue can print (squeue(1), JOB STATE CODES); anything else is garbled.
+SLURM_STATES = frozenset(
+    {
+        "BOOT_FAIL", "CANCELLED", "COMPLETED", "COMPLETING", "CONFIGURING", "DEADLINE", "FAILED",
+        "NODE_FAIL", "OUT_OF_MEMORY", "PENDING", "PREEMPTED", "RESV_DEL_HOLD", "REQUEUE_FED",
+        "REQUEUE_HOLD", "REQUEUED", "RESIZING", "REVOKED", "RUNNING", "SIGNALING", "SPECIAL_EXIT",
+        "STAGE_OUT", "STOPPED", "SUSPENDED", "TIMEOUT",
+    }
+)  # fmt: skip
 PENDING_STATES = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"})
 RUNNING_STATES = frozenset({"RUNNING", "COMPLETING"})
 
@@ -42,6 +59,34 @@ def parse_squeue_line(line: str) -> JobState | None:
     return JobState(state=fields[0], reason=fields[1], node=fields[2], time_left=fields[3])
 
 
+class GarbledAnswer(ValueError):
+    pass
+
+
+def parse_poll_answer(stdout: str) -> dict[str, JobState]:
+    """squeue --format=POLL_FORMAT lines by job id; a line that does not parse spoils all."""
+    states = {}
+    for line in stdout.splitlines():
+        if not line.strip():
+            continue
+        job_id, _, rest = line.strip().partition("|")
+        state = parse_squeue_line(rest)
+        if not job_id.isdigit() or state is None or state.state not in SLURM_STATES:
+            raise GarbledAnswer(f"unexpected squeue line {line.strip()[:200]!r}")
+        states[job_id] = state
+    return states
+
+
+def server_jobs(listing: str) -> dict[str, str]:
+    """Job id -> user, from `squeue --noheader --format=SERVER_JOBS_FORMAT`, server jobs only."""
+    jobs = {}
+    for line in listing.splitlines():
+        job_id, user, name = ([*line.strip().split("|"), "", ""])[:3]
+        if job_id.isdigit() and user and name.startswith(f"{JOB_NAME_PREFIX}-"):
+            jobs[job_id] = user
+    return jobs
+
+
 def parse_scontrol_record(record: str) -> dict[str, str]:
     """`scontrol show job --oneliner` as a dict (values stop at the next space)."""
     fields = {}
@@ -52,17 +97,22 @@ def parse_scontrol_record(record: str) -> dict[str, str]:
     return fields
 
 
-def describe_finished_job(job_id: str, record: dict[str, str]) -> str:
-    """Why a job ended, from its scontrol record (kept by Slurm for MinJobAge)."""
-    if not record:
+def ended_message(job_id: str, state: str | None, reason: str = "", exit_code: str = "") -> str:
+    """The words for a job that ended, for the spawn page and the home page; state None:
+    Slurm no longer knows the job."""
+    if state is None:
         return f"Slurm job {job_id} has left the queue"
-    state = record.get("JobState", "ENDED")
     details = []
-    reason = record.get("Reason", "None")
     if reason not in ("None", ""):
         details.append(f"reason: {reason}")
-    exit_code = record.get("ExitCode", "")
     if exit_code and exit_code != "0:0":
         details.append(f"exit code {exit_code}")
     suffix = f" ({', '.join(details)})" if details else ""
     return f"Slurm job {job_id} ended: {state}{suffix}"
+
+
+def describe_finished_job(job_id: str, record: dict[str, str]) -> str:
+    """Why a job ended, from its scontrol record (kept by Slurm for MinJobAge)."""
+    if not record:
+        return ended_message(job_id, None)
+    return ended_message(job_id, record.get("JobState", "ENDED"), record.get("Reason", ""), record.get("ExitCode", ""))

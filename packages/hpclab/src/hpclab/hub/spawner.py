@@ -29,7 +29,7 @@ from hpclab.common.sandbox import SANDBOX_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_user_environment
 
-from .batch_script import JOB_NAME_PREFIX, render_batch_script
+from .batch_script import render_batch_script
 from .cluster import PartitionCache
 from .commands import CommandError, CommandResult, check_command, run_command
 from .form import render_options_form
@@ -40,7 +40,7 @@ from .jupyterhub_adapter import default_ip, server_label
 from .node_report import NodeReport, NodeReportRefused
 from .options import OptionsError, SpawnOptions, flatten_form, validate_options
 from .orphan_jobs import sweep_orphans
-from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record
+from .slurm_jobs import SERVER_JOBS_FORMAT, JobState, describe_finished_job, parse_scontrol_record, server_jobs
 from .slurm_time import format_slurm_time
 from .token_handover import HandoverForbidden, HandoverRefused
 
@@ -422,7 +422,8 @@ class HpclabSpawner(SlurmSpawner):
         HpclabSpawner._orphan_sweep = loop.create_task(
             sweep_orphans(
                 lambda: check_command(
-                    [f"{self.slurm_bin}/squeue", "--noheader", "--format=%i|%u|%j"], timeout=self.job_query_timeout
+                    [f"{self.slurm_bin}/squeue", "--noheader", f"--format={SERVER_JOBS_FORMAT}"],
+                    timeout=self.job_query_timeout,
                 ),
                 self._cancel_as,
                 lambda: frozenset().union(*(poller.watched for poller in known())),
@@ -465,13 +466,10 @@ class HpclabSpawner(SlurmSpawner):
     async def cancel_user_jobs(self) -> list[str]:
         """Cancel every server job of this user, queued ones included (used at logout)."""
         listing = await check_command(
-            [f"{self.slurm_bin}/squeue", "--noheader", f"--user={self.user.name}", "--format=%i|%j"], timeout=30
+            [f"{self.slurm_bin}/squeue", "--noheader", f"--user={self.user.name}", f"--format={SERVER_JOBS_FORMAT}"],
+            timeout=30,
         )
-        job_ids = [
-            job_id
-            for job_id, _, name in (line.partition("|") for line in listing.split())
-            if name.startswith(f"{JOB_NAME_PREFIX}-")
-        ]
+        job_ids = sorted(server_jobs(listing), key=int)
         if job_ids:
             await check_command(self._as_user(f"{self.slurm_bin}/scancel", *job_ids), timeout=30)
         return job_ids
