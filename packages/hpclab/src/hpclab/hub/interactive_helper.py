@@ -18,17 +18,15 @@ import grp
 import json
 import os
 import pwd
-import re
 import subprocess
 import sys
 from pathlib import Path
 from typing import Any
 
 from .interactive import SERVER_NAME, USER_NAME, legacy_unit_name, unit_name
+from .variables import CONTROL_CHARACTERS, VARIABLE_NAME
 
 CONFIG_PATH = Path("/etc/hpclab/interactive.json")
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_UNSAFE_VALUE = re.compile(r"[\x00-\x08\x0a-\x1f]")
 
 
 class HelperError(Exception):
@@ -86,7 +84,7 @@ def environment_file_text(environment: object) -> str:
         raise HelperError("environment must be a JSON object")
     lines = []
     for name, value in sorted(environment.items()):
-        if not _VARIABLE_NAME.fullmatch(str(name)) or not isinstance(value, str) or _UNSAFE_VALUE.search(value):
+        if not VARIABLE_NAME.fullmatch(str(name)) or not isinstance(value, str) or CONTROL_CHARACTERS.search(value):
             raise HelperError(f"refusing variable {name!r}")
         escaped = value.replace("\\", "\\\\").replace('"', '\\"')
         lines.append(f'{name}="{escaped}"')

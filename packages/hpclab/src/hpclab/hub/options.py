@@ -14,6 +14,7 @@ from typing import Any
 
 from .cluster import Partition
 from .slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
+from .variables import CONTROL_CHARACTERS, VARIABLE_NAME
 
 KINDS = ("interactive", "slurm")
 MAX_FIELD_LENGTH = 256
@@ -23,8 +24,6 @@ _ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
 # ASCII only: str.isdigit() and \d accept "²" and "١٢", which int() then refuses or reads.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 _MEMORY = re.compile(r"(?P<amount>[0-9]{1,9}) *(?P<unit>[KMGT]?)B?", re.IGNORECASE | re.ASCII)
-_VARIABLE_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]{0,127}")
-_CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0a-\x1f\x7f]")
 # Variables the hub or the batch system sets for the server itself.
 RESERVED_PREFIXES = ("JUPYTERHUB_", "JPY_", "SLURM_", "HPCLAB_", "SBATCH_")
 RESERVED_NAMES = frozenset({"MEM_LIMIT", "CPU_LIMIT"})
@@ -71,7 +70,7 @@ def _text(raw: Mapping[str, Any], name: str, default: str = "") -> str:
     text = str(value).strip()
     if len(text) > MAX_FIELD_LENGTH:
         raise OptionsError(f"{name}: at most {MAX_FIELD_LENGTH} characters")
-    if _CONTROL_CHARACTERS.search(text):
+    if CONTROL_CHARACTERS.search(text):
         raise OptionsError(f"{name}: line breaks and control characters are not allowed")
     return text
 
@@ -131,7 +130,7 @@ def parse_environment(value: Any) -> dict[str, str]:
         raise OptionsError(f"environment: at most {MAX_VARIABLES} variables")
     environment: dict[str, str] = {}
     for name, text in pairs:
-        if not _VARIABLE_NAME.fullmatch(name):
+        if not VARIABLE_NAME.fullmatch(name):
             raise OptionsError(f"environment: {name!r} is not a variable name (letters, digits, _)")
         if name in RESERVED_NAMES or name.startswith(RESERVED_PREFIXES):
             raise OptionsError(f"environment: {name} is set by the service and cannot be changed")
@@ -139,7 +138,7 @@ def parse_environment(value: Any) -> dict[str, str]:
             raise OptionsError(f"environment: the value of {name} must be text")
         if len(text) > MAX_VALUE_LENGTH:
             raise OptionsError(f"environment: the value of {name} is longer than {MAX_VALUE_LENGTH}")
-        if _CONTROL_CHARACTERS.search(text):
+        if CONTROL_CHARACTERS.search(text):
             raise OptionsError(f"environment: the value of {name} contains a line break or control character")
         environment[name] = text
     return environment
