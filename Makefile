@@ -10,12 +10,13 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LABEXTENSION := packages/hpclab/labextension
 
-.PHONY: help host venv labextension demo demo-down lint unit molecule test bench bench-kernels bench-proxy
+.PHONY: help host venv labextension demo demo-down lint unit molecule verify test bench bench-kernels bench-proxy
 
 help:
 	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
 	@echo "make demo-down  remove the demo's containers, network and volumes"
 	@echo "make test       lint, unit tests and the Molecule scenario (what CI runs)"
+	@echo "make verify     the Molecule scenario's tests against the running demo (TESTS=... to pick)"
 	@echo "make bench      spawn latency and hub memory, measured on the running demo"
 	@echo "make bench-kernels  module kernel discovery on generated trees of 100 and 1000 modules"
 	@echo "make bench-proxy    file downloads through the hub and a server's /proxy/<port>, on the demo"
@@ -58,6 +59,13 @@ unit: venv
 
 molecule: host venv
 	molecule test
+
+# Molecule's verify step against the running demo (make demo first), for quick
+# iteration: make verify, or make verify TESTS="test_attacks.py -k sniffer".
+TESTS ?= .
+verify: venv
+	cd tests/molecule && HPCLAB_CLUSTER_NAME=$(DEMO_CLUSTER) HPCLAB_HUB_PORT=$(DEMO_HUB_PORT) \
+	  pytest -p no:cacheprovider -o addopts="" $(TESTS)
 
 test: lint unit molecule
 
