@@ -5,9 +5,19 @@ from __future__ import annotations
 import html
 import re
 import time
+from collections.abc import Iterator
+
+import pytest
 
 from conftest import as_user
-from hubclient import LabKernel
+from hubclient import HubSession, LabKernel
+
+# alice's two servers that most tests here look at: her default one as a Slurm job and a
+# named Interactive one.
+SERVERS = {
+    "": {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "2", "memory": "1G"},
+    "jupyterlab_nerf": {"kind": "interactive"},
+}
 
 
 def alice_jobs(node):
@@ -31,10 +41,22 @@ def last_job_id(node):
     return int(node("hub").check_output(as_user("alice", "sbatch --parsable --output=/dev/null --wrap=true")))
 
 
-def test_slurm_server_runs_as_alice_on_a_compute_node(alice, node):
-    response = alice.start("", {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "2", "memory": "1G"})
-    assert response.status_code in (201, 202), response.text
-    alice.wait_ready("")
+@pytest.fixture(scope="module")
+def servers(alice: HubSession) -> Iterator[None]:
+    """alice's two servers, started unless they run already, stopped at the end."""
+    for name, options in SERVERS.items():
+        if not alice.servers().get(name, {}).get("ready"):
+            response = alice.start(name, options)
+            assert response.status_code in (201, 202), response.text
+    for name in SERVERS:
+        alice.wait_ready(name)
+    yield
+    # The logout test may have stopped them already, and ended alice's session.
+    for name in SERVERS:
+        alice.stop(name)
+
+
+def test_slurm_server_runs_as_alice_on_a_compute_node(alice, node, servers):
     [(job_id, name, state, host, user)] = alice_jobs(node)
     assert (name, state, user) == ("jupyterhub-default", "RUNNING", "alice")
     assert host in ("cn1", "cn2")
@@ -50,10 +72,7 @@ def test_slurm_server_runs_as_alice_on_a_compute_node(alice, node):
     assert f"slurm server default on {host}" in log.content_string
 
 
-def test_interactive_named_server_is_memory_capped(alice, node):
-    response = alice.start("jupyterlab_nerf", {"kind": "interactive"})
-    assert response.status_code in (201, 202), response.text
-    alice.wait_ready("jupyterlab_nerf")
+def test_interactive_named_server_is_memory_capped(alice, node, servers):
     lab = alice.http.get(alice.url("/user/alice/jupyterlab_nerf/lab"), timeout=60)
     assert lab.status_code == 200
     uid = node("hub").check_output("id -u alice")
@@ -76,7 +95,7 @@ def test_interactive_named_server_is_memory_capped(alice, node):
     fresh.close()
 
 
-def test_hub_home_lists_each_server_with_its_kind_job_node_and_time_left(alice, node):
+def test_hub_home_lists_each_server_with_its_kind_job_node_and_time_left(alice, node, servers):
     page = alice.http.get(alice.url("/hub/home"), timeout=60).text
     [(job_id, _, _, host, _)] = alice_jobs(node)
     assert f'<td class="server-kind">SLURM</td>\n    <td class="server-job">{job_id}</td>' in page
@@ -85,7 +104,7 @@ def test_hub_home_lists_each_server_with_its_kind_job_node_and_time_left(alice, 
     assert '<td class="server-time-left">00:2' in page
 
 
-def test_bob_cannot_reach_alices_servers(login):
+def test_bob_cannot_reach_alices_servers(login, servers):
     bob = login("bob")
     for path in ("/user/alice/lab", "/user/alice/jupyterlab_nerf/api/status", "/user/alice/api/kernels"):
         response = bob.http.get(bob.url(path), timeout=60)
@@ -96,7 +115,7 @@ def test_bob_cannot_reach_alices_servers(login):
     bob.logout()
 
 
-def test_restarting_the_hub_keeps_servers_running_and_reachable(alice, node):
+def test_restarting_the_hub_keeps_servers_running_and_reachable(alice, node, servers):
     jobs_before = alice_jobs(node)
     node("hub").check_output("systemctl restart jupyterhub")
     # The proxy keeps routing while the hub restarts.
@@ -180,7 +199,7 @@ def test_a_server_that_dies_says_why_and_where_its_log_is(alice, node):
     assert alice.api("DELETE", "/users/alice/servers/broken", json={"remove": True}).status_code in (202, 204)
 
 
-def test_logout_stops_every_server_and_cancels_queued_jobs(alice, login, node):
+def test_logout_stops_every_server_and_cancels_queued_jobs(alice, login, node, servers):
     # bob fills the visu node, so that alice's next server waits in the queue.
     blocker = node("hub").check_output(
         as_user("bob", "sbatch --parsable --partition=visu --exclusive --output=/dev/null --wrap='sleep 300'")
