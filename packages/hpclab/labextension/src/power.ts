@@ -102,6 +102,7 @@ export const powerPlugin: JupyterFrontEndPlugin<void> = {
       co2.display(...co2Text(state));
     };
     void refresh();
-    window.setInterval(() => void refresh(), REFRESH_MS);
+    const timer = window.setInterval(() => void refresh(), REFRESH_MS);
+    cpu.disposed.connect(() => window.clearInterval(timer));
   }
 };
