@@ -177,8 +177,8 @@ def test_bad_input_is_refused_with_its_reason_and_submits_nothing(alice, node):
 
 
 def test_a_server_that_dies_says_why_and_where_its_log_is(alice, node):
-    # A HOME JupyterLab cannot write to: the job starts, then the server exits.
-    options = {"kind": "slurm", "memory": "1G", "time": "00:10:00", "environment": {"HOME": "/nonexistent"}}
+    # A Python home without Python in it: the job starts, then the server cannot.
+    options = {"kind": "slurm", "memory": "1G", "time": "00:10:00", "environment": {"PYTHONHOME": "/nonexistent"}}
     started = time.monotonic()
     response = alice.start("broken", options)
     if response.status_code == 202:
@@ -195,7 +195,7 @@ def test_a_server_that_dies_says_why_and_where_its_log_is(alice, node):
     reason = re.search(r"Slurm job (\d+) ended: FAILED \(reason: NonZeroExitCode[^)]*\)\. Log: (\S+\.log)", message)
     assert reason, message[-3000:]
     assert reason.group(2).endswith(f"/broken.slurm-{reason.group(1)}.log")
-    assert "Permission denied: '/nonexistent'" in node("hub").file(reason.group(2)).content_string
+    assert "No module named 'encodings'" in node("hub").file(reason.group(2)).content_string
     assert alice.api("DELETE", "/users/alice/servers/broken", json={"remove": True}).status_code in (202, 204)
 
 
