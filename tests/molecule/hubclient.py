@@ -135,31 +135,62 @@ class LabKernel:
             sslopt={"ca_certs": hub.ca_file},
             timeout=60,
         )
+        self._wait_until_it_answers()
 
-    def execute(self, code: str, timeout: float = 60) -> tuple[str, str]:
-        """Run code; return its stdout and its error text (traceback or kernel death)."""
+    def _send(self, msg_type: str, content: dict[str, Any]) -> str:
         msg_id = uuid.uuid4().hex
+        header = {"msg_id": msg_id, "msg_type": msg_type, "session": uuid.uuid4().hex, "username": self.hub.user}
         self.socket.send(
             json.dumps(
                 {
-                    "header": {
-                        "msg_id": msg_id,
-                        "msg_type": "execute_request",
-                        "session": uuid.uuid4().hex,
-                        "username": self.hub.user,
-                        "version": "5.3",
-                    },
+                    "header": {**header, "version": "5.3"},
                     "parent_header": {},
                     "metadata": {},
-                    "content": {"code": code, "silent": False, "store_history": False, "allow_stdin": False},
+                    "content": content,
                     "channel": "shell",
                 }
             )
         )
-        stdout, errors = [], []
+        return msg_id
+
+    def _receive(self, deadline: float) -> dict[str, Any] | None:
+        """The next message, or None once the deadline has passed (the server's pings
+        would otherwise keep a blocking receive waiting for ever)."""
+        remaining = deadline - time.monotonic()
+        if remaining <= 0:
+            return None
+        self.socket.settimeout(remaining)
+        try:
+            return json.loads(self.socket.recv())
+        except websocket.WebSocketTimeoutException:
+            return None
+
+    def _wait_until_it_answers(self, timeout: float = 60) -> None:
+        """As JupyterLab does: kernel_info until a reply, so that no request is sent
+        before the kernel's channels are connected."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            message = json.loads(self.socket.recv())
+            msg_id = self._send("kernel_info_request", {})
+            attempt = min(deadline, time.monotonic() + 5)
+            while (message := self._receive(attempt)) is not None:
+                if (
+                    message.get("parent_header", {}).get("msg_id") == msg_id
+                    and message["msg_type"] == "kernel_info_reply"
+                ):
+                    return
+        raise AssertionError(f"kernel {self.kernel_id} did not answer within {timeout:g} s")
+
+    def execute(self, code: str, timeout: float = 60) -> tuple[str, str]:
+        """Run code; return its stdout and its error text (traceback or kernel death)."""
+        content = {"code": code, "silent": False, "store_history": False, "allow_stdin": False}
+        msg_id = self._send("execute_request", content)
+        stdout, errors = [], []
+        deadline = time.monotonic() + timeout
+        while True:
+            message = self._receive(deadline)
+            if message is None:
+                errors.append(f"no answer within {timeout:g} s")
+                break
             if message.get("parent_header", {}).get("msg_id") != msg_id:
                 state = message["content"].get("execution_state") if message.get("msg_type") == "status" else None
                 if state in ("dead", "restarting"):
