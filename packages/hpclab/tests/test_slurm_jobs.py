@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from hpclab.hub.job_poller import describe_end
-from hpclab.hub.slurm_jobs import JobState, describe_finished_job, parse_scontrol_record, parse_squeue_line
+from hpclab.hub.slurm_jobs import (
+    JobState,
+    describe_end,
+    describe_finished_job,
+    parse_scontrol_record,
+    parse_squeue_line,
+)
 from hpclab.hub.slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
 
 

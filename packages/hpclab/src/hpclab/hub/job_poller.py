@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .commands import CommandError, CommandResult
-from .slurm_jobs import POLL_FORMAT, GarbledAnswer, JobState, ended_message, parse_poll_answer
+from .slurm_jobs import POLL_FORMAT, GarbledAnswer, JobState, describe_end, parse_poll_answer
 
 Runner = Callable[[list[str], float], Awaitable[CommandResult]]
 log = logging.getLogger(__name__)
@@ -51,10 +51,6 @@ def _running_loop() -> asyncio.AbstractEventLoop | None:
         return asyncio.get_running_loop()
     except RuntimeError:
         return None
-
-
-def describe_end(job_id: str, state: JobState | None) -> str:
-    return ended_message(job_id, state.state if state else None, state.reason if state else "")
 
 
 class JobPoller:

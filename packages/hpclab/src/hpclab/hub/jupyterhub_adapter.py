@@ -1,4 +1,4 @@
-"""The private parts of JupyterHub and batchspawner that the hub side uses, in one place."""
+"""The private parts of JupyterHub that the hub side uses, in one place."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ from typing import Any
 from hpclab.common.upstream import require_version
 
 JUPYTERHUB_VERSION = require_version("jupyterhub", ("5.",), __name__)
-BATCHSPAWNER_VERSION = require_version("batchspawner", ("1.3.",), __name__)
 
 
 def server_label(spawner: Any) -> str:
@@ -20,8 +19,3 @@ def spawn_future(spawner: Any) -> asyncio.Future[Any] | None:
     """The task of a start in progress, which cancelling interrupts."""
     future: asyncio.Future[Any] | None = spawner._spawn_future
     return future
-
-
-def default_ip(spawner: Any) -> str:
-    """batchspawner's default ip, before a node reports its own."""
-    return str(spawner.traits()["ip"].default_value)

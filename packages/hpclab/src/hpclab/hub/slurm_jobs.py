@@ -111,6 +111,11 @@ def ended_message(job_id: str, state: str | None, reason: str = "", exit_code: s
     return f"Slurm job {job_id} ended: {state}{suffix}"
 
 
+def describe_end(job_id: str, state: JobState | None) -> str:
+    """The words for a job the poller saw end (its last squeue state, if any)."""
+    return ended_message(job_id, state.state if state else None, state.reason if state else "")
+
+
 def describe_finished_job(job_id: str, record: dict[str, str]) -> str:
     """Why a job ended, from its scontrol record (kept by Slurm for MinJobAge)."""
     if not record:

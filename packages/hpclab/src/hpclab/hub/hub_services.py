@@ -1,0 +1,109 @@
+"""What every spawner of one hub process shares: the partition cache, the job poller and
+the sweep of server jobs the hub does not know.
+
+There is one HubServices per cluster setting (in practice, one per hub). Creating it
+starts nothing; `start()`, which the spawners call where JupyterHub hands them a server
+(loading one from the database at start-up, or starting one), begins the sweep once.
+The poller's loop runs while it has jobs to watch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+from .cluster import Partition, PartitionCache
+from .commands import CommandResult, check_command, run_command
+from .job_poller import JobPoller
+from .orphan_jobs import sweep_orphans
+from .slurm_jobs import SERVER_JOBS_FORMAT, server_jobs
+
+
+@dataclass(frozen=True)
+class ClusterSettings:
+    slurm_bin: str
+    sudo: tuple[str, ...]
+    partitions_ttl: float
+    job_query_timeout: float
+    job_poll_interval: float
+    job_poll_jitter: float
+    job_poll_min_gap: float
+    orphan_job_grace: float
+    orphan_job_check_delay: float
+
+    def command(self, name: str) -> str:
+        return f"{self.slurm_bin}/{name}"
+
+    def as_user(self, user: str, *argv: str) -> list[str]:
+        return [*self.sudo, "-u", user, *argv]
+
+
+async def _run_query(argv: list[str], timeout: float) -> CommandResult:
+    return await run_command(argv, timeout=timeout)
+
+
+class HubServices:
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.settings = settings
+        self._partitions = PartitionCache([settings.command("sinfo")], settings.partitions_ttl)
+        self.poller = JobPoller(
+            settings.command("squeue"),
+            _run_query,
+            interval=settings.job_poll_interval,
+            jitter=settings.job_poll_jitter,
+            timeout=settings.job_query_timeout,
+            min_gap=settings.job_poll_min_gap,
+        )
+        self._sweep: asyncio.Task[list[str]] | None = None
+
+    def start(self) -> None:
+        """Begin the sweep of unknown server jobs, once (needs the hub's event loop)."""
+        if self._sweep is not None:
+            return
+        self._sweep = asyncio.get_running_loop().create_task(
+            sweep_orphans(
+                self.list_server_jobs,
+                self.cancel_as,
+                lambda: self.poller.watched,
+                first_delay=self.settings.orphan_job_check_delay,
+                grace=self.settings.orphan_job_grace,
+            )
+        )
+
+    async def close(self) -> None:
+        """Stop the sweep (the hub's shutdown, and tests)."""
+        if self._sweep is not None and not self._sweep.done():
+            self._sweep.cancel()
+            await asyncio.gather(self._sweep, return_exceptions=True)
+
+    async def partitions(self) -> dict[str, Partition]:
+        return await self._partitions.get()
+
+    async def list_server_jobs(self, user: str | None = None) -> str:
+        """squeue's listing of server jobs (SERVER_JOBS_FORMAT), of one user or all."""
+        only = [f"--user={user}"] if user else []
+        return await check_command(
+            [self.settings.command("squeue"), "--noheader", *only, f"--format={SERVER_JOBS_FORMAT}"],
+            timeout=self.settings.job_query_timeout,
+        )
+
+    async def cancel_as(self, user: str, job_ids: list[str]) -> None:
+        await check_command(self.settings.as_user(user, self.settings.command("scancel"), *job_ids), timeout=30)
+
+    async def cancel_server_jobs_of(self, user: str) -> list[str]:
+        """Cancel every server job of user, queued ones included (logout); their ids."""
+        job_ids = sorted(server_jobs(await self.list_server_jobs(user)), key=int)
+        if job_ids:
+            await self.cancel_as(user, job_ids)
+        return job_ids
+
+
+_SERVICES: dict[ClusterSettings, HubServices] = {}
+
+
+def hub_services(settings: ClusterSettings) -> HubServices:
+    """The one HubServices of these settings in this process."""
+    services = _SERVICES.get(settings)
+    if services is None:
+        services = _SERVICES[settings] = HubServices(settings)
+    return services

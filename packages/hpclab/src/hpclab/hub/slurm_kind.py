@@ -1,0 +1,206 @@
+"""SLURM servers: a batch job submitted as the user through sudo, with a script built from
+the validated options; the node reports the server's port (node_report.py) and, when the
+hub's API is reached through TLS, fetches the server's token (token_handover.py).
+
+Job states come from the hub's one poller (job_poller.py): never a squeue per server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import pwd
+import time
+from collections.abc import AsyncIterator
+from typing import TYPE_CHECKING, Any
+
+from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_VARIABLES
+
+from .batch_script import render_batch_script
+from .commands import CommandError, check_command, run_command
+from .hub_urls import hub_urls_through
+from .job_poller import JobPoller, JobReport, Presence
+from .jupyterhub_adapter import server_label
+from .options import SpawnOptions
+from .server_kind import SpawnFailed
+from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record
+from .slurm_time import format_slurm_time
+
+if TYPE_CHECKING:
+    from .spawner import HpclabSpawner
+
+# Until the node is known: the server listens on the node's interfaces, for the proxy.
+ANY_ADDRESS = "0.0.0.0"
+
+
+class SlurmKind:
+    name = "slurm"
+
+    def __init__(self, spawner: HpclabSpawner) -> None:
+        self._spawner = spawner
+        self._settings = spawner.services.settings
+        self.job_id = ""
+        self.job_state: JobState | None = None
+        self.time_limit_seconds = 0
+        self.started_at = 0.0
+        # Why the last run's job ended, shown on the home page (kept through clear_state).
+        self.end_reason = ""
+
+    @property
+    def _poller(self) -> JobPoller:
+        return self._spawner.services.poller
+
+    @property
+    def log_tag(self) -> str:
+        return self.job_id
+
+    def environment(self, env: dict[str, str]) -> dict[str, str]:
+        origin = self._spawner.node_hub_origin
+        if not origin:
+            return env
+        # Servers on other nodes: the hub's API through TLS, and the token fetched
+        # through it (token_handover.py) rather than sent in the job's environment.
+        env = {name: value for name, value in env.items() if name not in TOKEN_VARIABLES}
+        return {**env, **hub_urls_through(origin, env), TOKEN_HANDOVER_VARIABLE: str(os.getuid())}
+
+    # ----- start ------------------------------------------------------------------------
+
+    async def start(self, options: SpawnOptions) -> tuple[str, int]:
+        spawner = self._spawner
+        spawner.ip = ANY_ADDRESS
+        # hpclab-singleuser reports the port it picks on the node.
+        spawner.port = 0
+        self.time_limit_seconds = options.time_seconds
+        await self._submit(options)
+        while (presence := self._absorb(await self._poller.fresh_report(self.job_id))) is not Presence.RUNNING:
+            if presence is Presence.ENDED:
+                raise spawner.startup_failure() if spawner.startup_error else SpawnFailed(await self._why_ended())
+            await asyncio.sleep(spawner.startup_poll_interval)
+        self.started_at = time.time()
+        spawner.ip = self.job_state.node if self.job_state else ""
+        await spawner.wait_until_listening(self._end_reason)
+        return spawner.ip, spawner.port
+
+    async def _submit(self, options: SpawnOptions) -> None:
+        spawner = self._spawner
+        env = spawner.get_env()
+        script = render_batch_script(
+            options,
+            server_name=spawner.name,
+            home=pwd.getpwnam(spawner.user.name).pw_dir,
+            exported_names=env,
+            command=[
+                f"{spawner.jupyter_env_bin}/hpclab-singleuser",
+                "--kind=slurm",
+                "--",
+                f"{spawner.jupyter_env_bin}/jupyterhub-singleuser",
+                *spawner.get_args(),
+            ],
+        )
+        spawner.log.debug("Batch script of %s:\n%s", server_label(spawner), script)
+        sbatch = self._settings.command("sbatch")
+        try:
+            output = await check_command(
+                [*self._settings.sudo, "-E", "-u", spawner.user.name, sbatch, "--parsable"],
+                input_text=script,
+                env=env,
+                timeout=60,
+            )
+        except CommandError as error:
+            raise SpawnFailed(f"Slurm refused the job: {error}") from error
+        job_id = output.strip().split(";")[0]
+        if not job_id.isdigit():
+            raise SpawnFailed(f"sbatch gave no job id: {output.strip()!r}")
+        self.job_id = job_id
+        spawner.log.info("%s submitted as Slurm job %s", server_label(spawner), job_id)
+        self._poller.watch(job_id)
+
+    async def _end_reason(self) -> str | None:
+        if self._absorb(await self._poller.fresh_report(self.job_id)) is not Presence.ENDED:
+            return None
+        return await self._why_ended()
+
+    async def _why_ended(self) -> str:
+        job_id = self.job_id
+        scontrol = [self._settings.command("scontrol"), "show", "job", "--oneliner", job_id]
+        result = await run_command(scontrol, timeout=15)
+        record = parse_scontrol_record(result.stdout) if result.returncode == 0 else {}
+        self._spawner.clear_state()
+        return f"{describe_finished_job(job_id, record)}. Log: {self._spawner.log_file(job_id)}"
+
+    def _absorb(self, report: JobReport) -> Presence:
+        """Take the poller's report; an end is remembered for the home page."""
+        if report.state is not None:
+            self.job_state = report.state
+        if report.presence is Presence.ENDED:
+            self.end_reason = report.ended
+        return report.presence
+
+    # ----- running ----------------------------------------------------------------------
+
+    async def poll(self) -> int | None:
+        """The shared poller's last answer: "unknown", which keeps the server, until
+        Slurm answers."""
+        if not self.job_id:
+            return 1
+        if self._absorb(self._poller.report(self.job_id)) is Presence.ENDED:
+            self._spawner.clear_state()
+            return 1
+        return None
+
+    async def stop(self, now: bool) -> None:
+        if not self.job_id:
+            return
+        job_id = self.job_id
+        if self._poller.report(job_id).presence is not Presence.ENDED:
+            self._spawner.log.info("Cancelling Slurm job %s of %s", job_id, server_label(self._spawner))
+            await self._spawner.services.cancel_as(self._spawner.user.name, [job_id])
+            # Wait a little for Slurm to confirm, with fresh answers shared by all stops.
+            for _ in range(0 if now else 10):
+                if (await self._poller.fresh_report(job_id)).presence in (Presence.ENDED, Presence.PENDING):
+                    break
+        self._poller.forget(job_id)
+
+    async def progress(self) -> AsyncIterator[dict[str, Any]]:
+        shown = ""
+        while True:
+            state = self.job_state
+            message = state.describe(self.job_id) if state and self.job_id else "Submitting to Slurm"
+            if message != shown:
+                yield {"message": message}
+                shown = message
+            if state and state.running:
+                return
+            await asyncio.sleep(1)
+
+    def summary(self) -> dict[str, str]:
+        left = ""
+        if self.started_at and self.time_limit_seconds:
+            left = format_slurm_time(int(self.started_at + self.time_limit_seconds - time.time()))
+        node = self.job_state.node if self.job_state else self._spawner.ip
+        return {"kind": "SLURM", "job": self.job_id, "node": node, "time_left": left, "end_reason": self.end_reason}
+
+    # ----- state ------------------------------------------------------------------------
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.job_id = state.get("job_id", "")
+        self.time_limit_seconds = state.get("time_limit_seconds", 0)
+        self.started_at = state.get("started_at", 0.0)
+        self.end_reason = state.get("end_reason", "")
+        if self.job_id:
+            self._poller.watch(self.job_id)
+
+    def get_state(self) -> dict[str, Any]:
+        return {
+            "job_id": self.job_id,
+            "time_limit_seconds": self.time_limit_seconds,
+            "started_at": self.started_at,
+            "end_reason": self.end_reason,
+        }
+
+    def clear_state(self) -> None:
+        if self.job_id:
+            self._poller.forget(self.job_id)
+        self.job_id = ""
+        self.started_at = 0.0
+        self.job_state = None

@@ -1,0 +1,345 @@
+"""The hub's spawner in-process, against stand-ins for Slurm and the Interactive helper
+(fake_slurm.py): both kinds' life cycle, a job that waits in the queue, a job that ends
+during its start, a restart of the hub, and a logout with pending servers."""
+
+from __future__ import annotations
+
+import asyncio
+import getpass
+import logging
+import pwd
+import socket
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from fake_slurm import FakeSlurm, install_fake_slurm
+from jupyterhub import orm
+from jupyterhub.objects import Hub
+from traitlets.config import Config
+
+from hpclab.hub.logout import StopEverythingLogoutHandler
+from hpclab.hub.node_report import NodeReport, NodeReportRefused
+from hpclab.hub.server_kind import SpawnFailed
+from hpclab.hub.spawner import HpclabSpawner
+
+USER = getpass.getuser()
+SLURM_OPTIONS = {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "1", "memory": "512M"}
+
+
+class FakeUser:
+    """What the spawner reads of JupyterHub's User."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.escaped_name = name
+        self.url = f"/user/{name}/"
+        self.spawners: dict[str, HpclabSpawner] = {}
+        self.spawner: HpclabSpawner | None = None
+
+
+@pytest.fixture
+def slurm(tmp_path: Path) -> Iterator[FakeSlurm]:
+    fake = install_fake_slurm(tmp_path / "bin")
+    yield fake
+    fake.stop_everything()
+
+
+def new_spawner(slurm: FakeSlurm, user: FakeUser, name: str = "") -> HpclabSpawner:
+    config = Config()
+    config.HpclabSpawner = Config(
+        {
+            "slurm_bin": str(slurm.bin),
+            "sudo": [str(slurm.bin / "sudo"), "-n"],
+            "interactive_helper": [str(slurm.bin / "hpclab-interactive")],
+            "systemctl": str(slurm.bin / "systemctl"),
+            "work_root": "/cluster/work",
+            "jupyter_env_bin": "/opt/hpclab/jupyter/bin",
+            # The test asks for every poll itself; starts check often.
+            "job_poll_interval": 3600,
+            "job_poll_min_gap": 0,
+            "startup_poll_interval": 0.05,
+            "orphan_job_check_delay": 3600,
+            "sandbox_enabled": False,
+        }
+    )
+    # JupyterHub's database row of the server, as far as the spawner reads it.
+    row = SimpleNamespace(name=name, server=None)
+    spawner = HpclabSpawner(config=config, user=user, hub=Hub(), orm_spawner=row, api_token="server-token")
+    user.spawners[name] = spawner
+    user.spawner = user.spawners.get("", spawner)
+    return spawner
+
+
+async def start(spawner: HpclabSpawner, options: dict[str, Any]) -> asyncio.Task[tuple[str, int]]:
+    """Start as JupyterHub does: options applied first, the start pending meanwhile."""
+    spawner.user_options = options
+    await spawner.apply_user_options(spawner, options)
+    spawner._spawn_pending = True
+
+    async def run() -> tuple[str, int]:
+        try:
+            ip, port = await spawner.start()
+        finally:
+            spawner._spawn_pending = False
+        spawner.orm_spawner.server = orm.Server(
+            proto="http", ip=ip, port=port, base_url=spawner.user.url, cookie_name=""
+        )
+        return ip, port
+
+    task = asyncio.create_task(run())
+    spawner._spawn_future = task
+    return task
+
+
+async def until(condition: Callable[[], Any], seconds: float = 10) -> Any:
+    for _ in range(int(seconds / 0.02)):
+        if value := condition():
+            return value
+        await asyncio.sleep(0.02)
+    raise AssertionError("condition not met in time")
+
+
+async def event_saying(progress: AsyncIterator[dict[str, Any]], words: str) -> str:
+    """The first of the spawn page's next events that says words."""
+
+    async def scan() -> str:
+        async for event in progress:
+            if words in event["message"]:
+                return event["message"]
+        raise AssertionError(f"the progress ended without {words!r}")
+
+    return await asyncio.wait_for(scan(), 10)
+
+
+@pytest.fixture
+def node_server() -> Iterator[socket.socket]:
+    """What listens on the compute node once JupyterLab is up."""
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        yield server
+
+
+def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
+    async def closing() -> Any:
+        try:
+            return await scenario()
+        finally:
+            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+                task.cancel()
+
+    return asyncio.run(closing())
+
+
+# ----- SLURM ------------------------------------------------------------------------------
+
+
+def test_a_slurm_server_waits_in_the_queue_then_starts_on_its_node(slurm, node_server):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, SLURM_OPTIONS)
+        await until(lambda: slurm.jobs.get("100"))
+        progress = spawner.progress()
+        assert await event_saying(progress, "pending") == "Slurm job 100 is pending in the queue (Priority)"
+
+        slurm.set_job("100", state="RUNNING", node="127.0.0.1", reason="None")
+        await event_saying(progress, "running on 127.0.0.1")
+        port = node_server
+        spawner.accept_node_report(NodeReport(port=port.getsockname()[1]))
+        address = await asyncio.wait_for(starting, 10)
+        summary = spawner.summary()
+        return address, port.getsockname()[1], summary, await spawner.poll()
+
+    (ip, port), reported, summary, poll = run(scenario)
+    assert (ip, port) == ("127.0.0.1", reported)
+    assert poll is None
+    assert summary["kind"] == "SLURM"
+    assert summary["job"] == "100"
+    assert summary["node"] == "127.0.0.1"
+    assert summary["time_left"][:5] in ("00:30", "00:29")
+    [sbatch] = slurm.calls("sudo")[:1]
+    assert sbatch[:4] == ["-n", "-E", "-u", USER]
+    assert sbatch[4].endswith("/sbatch")
+    script = slurm.jobs["100"]["script"]
+    assert "#SBATCH --partition=cpu\n" in script
+    assert "#SBATCH --mem=512M\n" in script
+    assert slurm.jobs["100"]["user"] == USER
+
+
+def test_a_job_that_ends_during_its_start_fails_the_spawn_with_slurms_reason(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, SLURM_OPTIONS)
+        await until(lambda: slurm.jobs.get("100"))
+        slurm.set_job("100", state="FAILED", reason="NonZeroExitCode", exit="1:0")
+        with pytest.raises(SpawnFailed) as failure:
+            await asyncio.wait_for(starting, 10)
+        return failure.value.log_message, spawner.summary(), spawner.get_state()
+
+    message, summary, state = run(scenario)
+    assert message == (
+        "Slurm job 100 ended: FAILED (reason: NonZeroExitCode, exit code 1:0). "
+        f"Log: /cluster/work/{USER}/jupyter_spawner_logs/default.slurm-100.log"
+    )
+    assert summary["end_reason"] == "Slurm job 100 ended: FAILED (reason: NonZeroExitCode)"
+    assert "job_id" not in state
+
+
+def test_a_startup_error_from_the_node_fails_the_spawn_at_once_with_its_log(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER), "gpu-run")
+        starting = await start(spawner, SLURM_OPTIONS)
+        await until(lambda: slurm.jobs.get("100"))
+        slurm.set_job("100", state="RUNNING", node="127.0.0.1")
+        await until(lambda: spawner.summary().get("node") == "127.0.0.1")
+        spawner.accept_node_report(NodeReport(startup_error="No module named jupyterhub."))
+        with pytest.raises(SpawnFailed) as failure:
+            await asyncio.wait_for(starting, 10)
+        with pytest.raises(NodeReportRefused):
+            spawner.accept_node_report(NodeReport(port=8888))
+        return failure.value.log_message
+
+    assert run(scenario) == (
+        f"No module named jupyterhub. Log: /cluster/work/{USER}/jupyter_spawner_logs/gpu-run.slurm-100.log"
+    )
+
+
+def test_stopping_a_queued_server_cancels_its_job_as_its_owner(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, SLURM_OPTIONS)
+        await until(lambda: spawner.summary().get("job"))
+        await spawner.stop()
+        starting.cancel()
+
+    run(scenario)
+    assert slurm.jobs["100"]["state"] == "CANCELLED"
+    assert [USER, str(slurm.bin / "scancel"), "100"] == slurm.calls("sudo")[-1][2:]
+
+
+def test_a_running_job_is_kept_across_a_hub_restart_and_its_end_is_seen(slurm, node_server):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, SLURM_OPTIONS)
+        await until(lambda: slurm.jobs.get("100"))
+        slurm.set_job("100", state="RUNNING", node="127.0.0.1")
+        port = node_server
+        spawner.accept_node_report(NodeReport(port=port.getsockname()[1]))
+        await asyncio.wait_for(starting, 10)
+        saved = spawner.get_state()
+
+        # A new hub process: new spawner, new shared services, state from the database.
+        restarted = new_spawner(slurm, FakeUser(USER))
+        restarted.services = type(spawner.services)(spawner.services.settings)
+        restarted.load_state(saved)
+        await restarted.services.poller.fresh_report("100")
+        while_running = await restarted.poll()
+        slurm.set_job("100", state="TIMEOUT", reason="None")
+        await restarted.services.poller.fresh_report("100")
+        return saved, while_running, await restarted.poll(), restarted.summary()
+
+    saved, while_running, after_end, summary = run(scenario)
+    assert saved["kind"] == "slurm"
+    assert saved["job_id"] == "100"
+    assert while_running is None
+    assert after_end == 1
+    assert summary["end_reason"] == "Slurm job 100 ended: TIMEOUT"
+
+
+def test_squeue_that_fails_keeps_the_server(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        spawner.load_state({"kind": "slurm", "job_id": "100"})
+        (slurm.bin / "squeue").write_text("#!/bin/sh\necho 'slurm_load_jobs error: Socket timed out' >&2\nexit 1\n")
+        await spawner.services.poller.fresh_report("100")
+        return await spawner.poll()
+
+    assert run(scenario) is None
+
+
+# ----- Interactive ----------------------------------------------------------------------
+
+
+def test_an_interactive_server_starts_on_the_login_node_and_its_exit_is_seen(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, {"kind": "interactive"})
+        await event_saying(spawner.progress(), "Starting JupyterLab on the login node")
+        ip, port = await asyncio.wait_for(starting, 10)
+        env = spawner.get_env()
+        running = await spawner.poll()
+        key = f"{pwd.getpwnam(USER).pw_uid}-"
+        slurm.end_unit(key, 3)
+        return ip, port, env, running, await spawner.poll(), spawner.summary()
+
+    ip, port, env, running, exited, summary = run(scenario)
+    assert ip == "127.0.0.1"
+    assert port > 0
+    assert env["MEM_LIMIT"] == str(5 * 1024**3)
+    assert env["HPCLAB_SERVER_KIND"] == "interactive"
+    assert env["JUPYTERHUB_API_TOKEN"] == "server-token"
+    assert running is None
+    assert exited == 3
+    assert summary["kind"] == "Interactive"
+    assert summary["node"] == socket.gethostname()
+    assert slurm.calls("sbatch") == []
+
+
+def test_stopping_an_interactive_server_stops_its_unit(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER), "lab2")
+        await asyncio.wait_for(await start(spawner, {"kind": "interactive"}), 10)
+        await spawner.stop()
+        return await spawner.poll()
+
+    assert run(scenario) == 1
+    assert slurm.calls("hpclab-interactive")[-1] == ["stop", USER, "lab2"]
+
+
+# ----- logout -----------------------------------------------------------------------------
+
+
+class FakeLogoutHandler:
+    """What the logout handler uses of JupyterHub's BaseHandler."""
+
+    log = logging.getLogger("logout-test")
+
+    def __init__(self, user: FakeUser) -> None:
+        self.current_user = user
+        self.stopped: list[str] = []
+
+    async def stop_single_user(self, user: FakeUser, name: str) -> None:
+        self.stopped.append(name)
+        await user.spawners[name].stop()
+
+    _stop = StopEverythingLogoutHandler._stop
+    handle_logout = StopEverythingLogoutHandler.handle_logout
+
+
+def test_logout_stops_every_server_and_cancels_queued_jobs_but_not_other_jobs(slurm):
+    async def scenario():
+        user = FakeUser(USER)
+        running = new_spawner(slurm, user)
+        await asyncio.wait_for(await start(running, {"kind": "interactive"}), 10)
+        queued = new_spawner(slurm, user, "big")
+        starting = await start(queued, SLURM_OPTIONS)
+        await until(lambda: slurm.jobs.get("100"))
+        # A server job the hub lost track of, and the user's own batch work.
+        slurm.add_job("200", USER, "jupyterhub-old")
+        slurm.add_job("201", USER, "training-run")
+        handler = FakeLogoutHandler(user)
+        await handler.handle_logout()
+        return handler.stopped, starting.cancelled(), await running.poll()
+
+    stopped, start_interrupted, interactive_poll = run(scenario)
+    assert stopped == [""]
+    assert start_interrupted
+    assert interactive_poll == 1
+    assert {job: slurm.jobs[job]["state"] for job in ("100", "200", "201")} == {
+        "100": "CANCELLED",
+        "200": "CANCELLED",
+        "201": "PENDING",
+    }
