@@ -26,7 +26,7 @@ host:
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: requirements-dev.txt | host
+$(VENV)/.installed: requirements-dev.txt files/python-versions.txt | host
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --requirement requirements-dev.txt
 	touch $@

@@ -55,7 +55,9 @@ DROP_IN = "/run/systemd/system/jupyterhub.service.d/hpclab-bench.conf"
 # sudoers allows it (sbatch and scancel as the user), squeue as the hub's own account.
 # Merged into the copy of jupyterhub_config.json, which traitlets reads after the .py.
 STOCK_SETTINGS = {
-    "JupyterHub": {"spawner_class": "batchspawner.SlurmSpawner"},
+    # JupyterHub's own PAM login: hpclab's authenticator routes /api/batchspawner to a
+    # handler that accepts reports of hpclab's servers only.
+    "JupyterHub": {"spawner_class": "batchspawner.SlurmSpawner", "authenticator_class": "pam"},
     "SlurmSpawner": {
         "exec_prefix": "",
         "batch_submit_cmd": "sudo -n -E -u {username} /usr/bin/sbatch --parsable",
