@@ -7,20 +7,42 @@ problems is empty before it writes anything.
 
 from __future__ import annotations
 
-import re
+import importlib.util
 from collections import Counter
+from pathlib import Path
+from types import ModuleType
 from typing import Any
 
-# Slurm's time formats: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM, D-HH:MM:SS.
-_SLURM_TIME = re.compile(r"(?:\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}(?::\d{1,2}){0,2})")
-_UNLIMITED = {"UNLIMITED", "INFINITE"}
 _POSITIVE_INT_KEYS = ("CPUs", "RealMemory", "Boards", "Sockets", "CoresPerSocket", "ThreadsPerCore")
+
+
+def _load_slurm_time() -> ModuleType:
+    """The hub's own reader of Slurm durations (a module of plain Python, loaded from its
+    file: the control machine need not have the package), so that slurm.conf's MaxTime
+    and the spawn form's time limits follow one definition."""
+    path = Path(__file__).resolve().parents[3] / "packages/hpclab/src/hpclab/hub/slurm_time.py"
+    spec = importlib.util.spec_from_file_location("hpclab_slurm_time", path)
+    if spec is None or spec.loader is None:
+        raise ImportError(f"cannot load {path}")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+_slurm_time = _load_slurm_time()
 
 
 def is_slurm_time(value: object) -> bool:
     """True for a time limit slurm.conf accepts (UNLIMITED included)."""
     text = str(value)
-    return text.upper() in _UNLIMITED or bool(_SLURM_TIME.fullmatch(text))
+    # The form forgives spaces around a time; a line of slurm.conf does not.
+    if text != text.strip():
+        return False
+    try:
+        _slurm_time.parse_slurm_time(text)
+    except _slurm_time.SlurmTimeError:
+        return False
+    return True
 
 
 def _duplicates(names: list[str]) -> list[str]:
