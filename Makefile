@@ -54,8 +54,9 @@ lint: venv $(LABEXTENSION)/node_modules/.package-lock.json
 	ruff format --check .
 	npm --prefix $(LABEXTENSION) run lint
 
-unit: venv
+unit: venv $(LABEXTENSION)/node_modules/.package-lock.json
 	pytest
+	npm --prefix $(LABEXTENSION) test
 
 molecule: host venv
 	molecule test

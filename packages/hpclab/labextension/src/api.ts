@@ -1,31 +1,7 @@
-import { URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
-/** An application the site defines (hpclab.lab.apps.catalogue). */
-export interface IApp {
-  name: string;
-  title: string;
-  category: string;
-  endpoints: number;
-  required: string[];
-  icon: string;
-}
-
-/** A running application process. */
-export interface IRunningApp {
-  app: string;
-  title: string;
-  endpoint: number;
-  arguments: string[];
-  pid: number;
-  started: number;
-  log: string;
-}
-
-export interface IAppsState {
-  apps: IApp[];
-  running: IRunningApp[];
-}
+import { IAppsState, IErrorAnswer, ILaunchedApp, ILaunchRequest } from './shapes';
+import * as urls from './urls';
 
 /** The answer to a launch: the app's URL, or why it could not start. */
 export interface ILaunchAnswer {
@@ -38,11 +14,11 @@ export interface ILaunchAnswer {
 const settings = ServerConnection.makeSettings();
 
 export function appUrl(name: string, endpoint: number): string {
-  return URLExt.join(settings.baseUrl, 'hpclab', 'apps', name, String(endpoint), '/');
+  return urls.appUrl(settings.baseUrl, name, endpoint);
 }
 
 async function request(path: string, init: RequestInit = {}): Promise<Response> {
-  return ServerConnection.makeRequest(URLExt.join(settings.baseUrl, 'hpclab', 'api', 'apps', path), init, settings);
+  return ServerConnection.makeRequest(urls.appsApiUrl(settings.baseUrl, path), init, settings);
 }
 
 export async function fetchApps(): Promise<IAppsState> {
@@ -59,11 +35,10 @@ export async function launchApp(
   argumentsText: string,
   environmentText: string
 ): Promise<ILaunchAnswer> {
-  const response = await request(`${name}/${endpoint}`, {
-    method: 'POST',
-    body: JSON.stringify({ arguments: argumentsText, environment: environmentText })
-  });
-  const body = await response.json().catch(() => ({}));
+  const launch: ILaunchRequest = { arguments: argumentsText, environment: environmentText };
+  const response = await request(`${name}/${endpoint}`, { method: 'POST', body: JSON.stringify(launch) });
+  // A proxy in between may answer with a page rather than JSON.
+  const body: Partial<ILaunchedApp & IErrorAnswer> = await response.json().catch(() => ({}));
   return { ok: response.ok, status: response.status, url: body.url, message: body.message };
 }
 

@@ -4,9 +4,10 @@ import { ILauncher } from '@jupyterlab/launcher';
 import { IRunningSessionManagers, IRunningSessions } from '@jupyterlab/running';
 import { Signal } from '@lumino/signaling';
 
-import { appUrl, fetchApps, IApp, IRunningApp, launchApp, stopApp } from './api';
+import { appUrl, fetchApps, launchApp, stopApp } from './api';
 import { entryIcon } from './badge';
 import { ILaunchInput, LaunchForm } from './launchDialog';
+import { IApp, IRunningApp } from './shapes';
 
 const LAUNCH_COMMAND = 'hpclab:launch-app';
 const REFRESH_INTERVAL_MS = 10_000;

@@ -1,7 +1,7 @@
 import { Dialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
-import { IApp } from './api';
+import { IApp } from './shapes';
 
 export interface ILaunchInput {
   argumentsText: string;

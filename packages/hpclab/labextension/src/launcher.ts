@@ -3,12 +3,13 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { InputDialog, showErrorMessage } from '@jupyterlab/apputils';
-import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { PageConfig } from '@jupyterlab/coreutils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { DisposableSet } from '@lumino/disposable';
 
 import { entryIcon } from './badge';
+import { dashboardUrl, isPort } from './urls';
 
 const PLUGIN_ID = '@hpclab/lab-extension:launcher';
 
@@ -32,15 +33,6 @@ const CommandIDs = {
   openDocumentation: 'hpclab:open-documentation',
   openDashboard: 'hpclab:open-dashboard'
 };
-
-/** URL of a dashboard under this server, with its port in place of {port}. */
-export function dashboardUrl(baseUrl: string, path: string, port: number): string {
-  return URLExt.join(baseUrl, path.replace('{port}', String(port)));
-}
-
-export function isPort(value: number | null): value is number {
-  return value !== null && Number.isInteger(value) && value > 0 && value < 65536;
-}
 
 function addCommands(app: JupyterFrontEnd): void {
   app.commands.addCommand(CommandIDs.openDocumentation, {

@@ -2,8 +2,7 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { PageConfig } from '@jupyterlab/coreutils';
 import { Widget } from '@lumino/widgets';
 
-/** The server extension hpclab.lab.sandbox sets this page option for sandboxed servers. */
-const SANDBOX_OPTION = 'hpclabSandbox';
+import { SANDBOX_PAGE_OPTION } from './shapes';
 
 /** A top bar message on sandboxed servers, so that users know why their apps' ports are private. */
 export const sandboxPlugin: JupyterFrontEndPlugin<void> = {
@@ -11,7 +10,7 @@ export const sandboxPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Says in the top bar that this server runs in the sandbox.',
   autoStart: true,
   activate: (app: JupyterFrontEnd) => {
-    if (PageConfig.getOption(SANDBOX_OPTION) !== 'true') {
+    if (PageConfig.getOption(SANDBOX_PAGE_OPTION) !== 'true') {
       return;
     }
     const banner = new Widget();

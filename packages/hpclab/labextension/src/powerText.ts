@@ -1,0 +1,50 @@
+import { IPowerState } from './shapes';
+
+export function watts(value: number): string {
+  return value >= 100 ? value.toFixed(0) : value.toFixed(1);
+}
+
+export function grams(value: number): string {
+  return value >= 1000 ? `${(value / 1000).toFixed(2)} kg` : `${value.toFixed(value >= 10 ? 1 : 2)} g`;
+}
+
+/** The CPU indicator's text and tooltip. */
+export function cpuText(state: IPowerState): [string, string] {
+  const cpu = state.cpu;
+  if (cpu.power_w === null) {
+    return ['CPU: n/a', `CPU power is not shown: ${cpu.reason}`];
+  }
+  const text = cpu.limit_w === null ? `CPU: ${watts(cpu.power_w)} W` : `CPU: ${watts(cpu.power_w)} W / ${watts(cpu.limit_w)} W`;
+  const limit =
+    cpu.limit_w === null ? 'No CPU power limit is set on this node: only this server’s power is shown.' : 'The limit is the CPU packages’ long-term power limit.';
+  return [
+    text,
+    'This server’s share of the CPU packages’ power, from RAPL energy counters (a model of the chip, ' +
+      `not a measurement) and the share of CPU time its processes used. ${limit}`
+  ];
+}
+
+/** The GPU indicator's text and tooltip, or null when it is hidden (no GPU, or no reading). */
+export function gpuText(state: IPowerState): [string, string] | null {
+  const gpu = state.gpu;
+  if (gpu.count > 0 && gpu.power_w !== undefined && gpu.limit_w !== undefined) {
+    return [
+      `GPU: ${watts(gpu.power_w)} W / ${watts(gpu.limit_w)} W`,
+      `Power of the ${gpu.count} GPU(s) of this job and their enforced limits, from NVML.`
+    ];
+  }
+  return null;
+}
+
+/** The CO2 indicator's text and tooltip. */
+export function co2Text(state: IPowerState): [string, string] {
+  const factor = state.factor;
+  const origin = factor.real_time
+    ? `${factor.grams_per_kwh} gCO2eq/kWh from ${factor.source} at ${factor.measured_at}`
+    : `${factor.grams_per_kwh} gCO2eq/kWh, static factor (${factor.source}): no recent real-time value${factor.last_error ? ` (${factor.last_error})` : ''}`;
+  return [
+    `CO₂: ${grams(state.co2_g)}`,
+    `Cumulative emissions of this server since ${new Date(state.since * 1000).toLocaleString()}: ` +
+      `${(state.energy_j / 3.6e6).toFixed(4)} kWh at the emission factor in force in each interval, now ${origin}.`
+  ];
+}

@@ -1,0 +1,55 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+
+import { co2Text, cpuText, gpuText, grams, watts } from '../powerText';
+import { IPowerState } from '../shapes';
+
+function state(changes: Partial<IPowerState> = {}): IPowerState {
+  return {
+    cpu: { power_w: 25, limit_w: 250, reason: '' },
+    gpu: { count: 0, reason: 'no GPU in this job' },
+    energy_j: 7.2e6,
+    co2_g: 112,
+    since: 1_700_000_000,
+    factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: '' },
+    ...changes
+  };
+}
+
+test('watts and grams: precision by size', () => {
+  assert.deepEqual([watts(9.96), watts(25), watts(99.94), watts(100), watts(412.6)], ['10.0', '25.0', '99.9', '100', '413']);
+  assert.deepEqual([grams(0.123), grams(9.999), grams(10), grams(999.9), grams(1234)], ['0.12 g', '10.00 g', '10.0 g', '999.9 g', '1.23 kg']);
+});
+
+test('cpuText: power and limit, no limit, or why there is no reading', () => {
+  assert.equal(cpuText(state())[0], 'CPU: 25.0 W / 250 W');
+  assert.match(cpuText(state())[1], /long-term power limit/);
+  const noLimit = cpuText(state({ cpu: { power_w: 120, limit_w: null, reason: '' } }));
+  assert.equal(noLimit[0], 'CPU: 120 W');
+  assert.match(noLimit[1], /No CPU power limit/);
+  assert.deepEqual(cpuText(state({ cpu: { power_w: null, limit_w: null, reason: 'no RAPL counters' } })), [
+    'CPU: n/a',
+    'CPU power is not shown: no RAPL counters'
+  ]);
+});
+
+test('gpuText: shown only with GPUs and a reading', () => {
+  assert.equal(gpuText(state()), null);
+  assert.equal(gpuText(state({ gpu: { count: 2 } })), null);
+  assert.deepEqual(gpuText(state({ gpu: { count: 2, power_w: 410.4, limit_w: 700 } })), [
+    'GPU: 410 W / 700 W',
+    'Power of the 2 GPU(s) of this job and their enforced limits, from NVML.'
+  ]);
+});
+
+test('co2Text: cumulative grams, energy, and where the factor comes from', () => {
+  const [text, title] = co2Text(state());
+  assert.equal(text, 'CO₂: 112.0 g');
+  assert.ok(title.includes(new Date(1_700_000_000_000).toLocaleString()));
+  assert.ok(title.includes('2.0000 kWh'));
+  assert.ok(title.endsWith('now 56 gCO2eq/kWh, static factor (static): no recent real-time value.'));
+  const failed = co2Text(state({ factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: 'timed out' } }));
+  assert.ok(failed[1].endsWith('no recent real-time value (timed out).'));
+  const live = co2Text(state({ factor: { grams_per_kwh: 31, source: 'ODRÉ', measured_at: '2026-05-01T10:15:00+02:00', real_time: true, last_error: '' } }));
+  assert.ok(live[1].endsWith('now 31 gCO2eq/kWh from ODRÉ at 2026-05-01T10:15:00+02:00.'));
+});
