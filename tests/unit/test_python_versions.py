@@ -22,15 +22,15 @@ def role_default_names(role: str, variable: str) -> list[str]:
 
 
 def test_every_tool_of_the_control_machine_has_its_version_there():
-    names = [
-        re.split(r"[\[=<>~ ]", line, maxsplit=1)[0]
+    requirements = [
+        line.strip()
         for line in (ROOT / "requirements-dev.txt").read_text().splitlines()
         if line.strip() and not line.startswith(("#", "-"))
     ]
-    assert names
-    unpinned = [line for line in names if "==" in line]
-    assert unpinned == [], "versions belong in files/python-versions.txt"
-    hpclab_pinned(names, VERSIONS)
+    assert requirements
+    versioned = [line for line in requirements if re.search(r"[=<>~!]", line)]
+    assert versioned == [], "versions belong in files/python-versions.txt"
+    hpclab_pinned([re.sub(r"\[.*\]", "", line) for line in requirements], VERSIONS)
 
 
 @pytest.mark.parametrize(

@@ -20,7 +20,9 @@ from jupyterhub import orm
 from jupyterhub.objects import Hub
 from traitlets.config import Config
 
-from hpclab.hub.logout import StopEverythingLogoutHandler
+from hpclab.hub import hub_services
+from hpclab.hub.job_poller import Presence
+from hpclab.hub.logout import HpclabPAMAuthenticator, StopEverythingLogoutHandler
 from hpclab.hub.node_report import NodeReport, NodeReportRefused
 from hpclab.hub.server_kind import SpawnFailed
 from hpclab.hub.spawner import HpclabSpawner
@@ -45,6 +47,12 @@ def slurm(tmp_path: Path) -> Iterator[FakeSlurm]:
     fake = install_fake_slurm(tmp_path / "bin")
     yield fake
     fake.stop_everything()
+    new_hub_process()
+
+
+def new_hub_process() -> None:
+    """Forget the hub-wide services, as a restarted hub process starts without them."""
+    hub_services._SERVICES.clear()
 
 
 def new_spawner(slurm: FakeSlurm, user: FakeUser, name: str = "") -> HpclabSpawner:
@@ -128,8 +136,10 @@ def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
         try:
             return await scenario()
         finally:
-            for task in asyncio.all_tasks() - {asyncio.current_task()}:
+            others = asyncio.all_tasks() - {asyncio.current_task()}
+            for task in others:
                 task.cancel()
+            await asyncio.gather(*others, return_exceptions=True)
 
     return asyncio.run(closing())
 
@@ -232,16 +242,20 @@ def test_a_running_job_is_kept_across_a_hub_restart_and_its_end_is_seen(slurm, n
         saved = spawner.get_state()
 
         # A new hub process: new spawner, new shared services, state from the database.
+        new_hub_process()
         restarted = new_spawner(slurm, FakeUser(USER))
-        restarted.services = type(spawner.services)(spawner.services.settings)
         restarted.load_state(saved)
-        await restarted.services.poller.fresh_report("100")
+        poller = restarted.services.poller
+        watched = poller.watched
+        # Loading the state is enough for the poller to ask Slurm, and for poll to know.
+        await until(lambda: poller.report("100").presence is Presence.RUNNING)
         while_running = await restarted.poll()
         slurm.set_job("100", state="TIMEOUT", reason="None")
-        await restarted.services.poller.fresh_report("100")
-        return saved, while_running, await restarted.poll(), restarted.summary()
+        await poller.poll_once()
+        return saved, watched, while_running, await restarted.poll(), restarted.summary()
 
-    saved, while_running, after_end, summary = run(scenario)
+    saved, watched, while_running, after_end, summary = run(scenario)
+    assert watched == {"100"}
     assert saved["kind"] == "slurm"
     assert saved["job_id"] == "100"
     assert while_running is None
@@ -253,11 +267,20 @@ def test_squeue_that_fails_keeps_the_server(slurm):
     async def scenario():
         spawner = new_spawner(slurm, FakeUser(USER))
         spawner.load_state({"kind": "slurm", "job_id": "100"})
-        (slurm.bin / "squeue").write_text("#!/bin/sh\necho 'slurm_load_jobs error: Socket timed out' >&2\nexit 1\n")
+        squeue = slurm.bin / "squeue"
+        real_squeue = squeue.read_text()
+        squeue.write_text("#!/bin/sh\necho 'slurm_load_jobs error: Socket timed out' >&2\nexit 1\n")
         await spawner.services.poller.fresh_report("100")
-        return await spawner.poll()
+        while_failing = await spawner.poll()
+        # Once squeue answers again, the job's end is seen.
+        squeue.write_text(real_squeue)
+        await spawner.services.poller.poll_once()
+        return spawner.services.poller.calls, while_failing, await spawner.poll()
 
-    assert run(scenario) is None
+    calls, while_failing, once_answered = run(scenario)
+    assert calls == 2
+    assert while_failing is None
+    assert once_answered == 1
 
 
 # ----- Interactive ----------------------------------------------------------------------
@@ -279,7 +302,6 @@ def test_an_interactive_server_starts_on_the_login_node_and_its_exit_is_seen(slu
     assert ip == "127.0.0.1"
     assert port > 0
     assert env["MEM_LIMIT"] == str(5 * 1024**3)
-    assert env["HPCLAB_SERVER_KIND"] == "interactive"
     assert env["JUPYTERHUB_API_TOKEN"] == "server-token"
     assert running is None
     assert exited == 3
@@ -297,6 +319,26 @@ def test_stopping_an_interactive_server_stops_its_unit(slurm):
 
     assert run(scenario) == 1
     assert slurm.calls("hpclab-interactive")[-1] == ["stop", USER, "lab2"]
+
+
+def test_the_hub_cancels_server_jobs_it_does_not_know_from_its_start_without_any_server(slurm):
+    """A hub whose database was lost: the sweep starts with the hub (its authenticator's
+    routes), not with a first server, and leaves the users' other jobs alone."""
+
+    async def scenario():
+        slurm.add_job("300", USER, "jupyterhub-lost", state="RUNNING")
+        slurm.add_job("301", USER, "training-run", state="RUNNING")
+        config = new_spawner(slurm, FakeUser(USER)).config
+        config.HpclabSpawner.orphan_job_check_delay = 0.1
+        config.HpclabSpawner.orphan_job_grace = 0.2
+        new_hub_process()
+        hub = SimpleNamespace(spawner_class=HpclabSpawner, config=config)
+        HpclabPAMAuthenticator().get_handlers(hub)
+        await until(lambda: slurm.jobs["300"]["state"] == "CANCELLED")
+
+    run(scenario)
+    assert slurm.jobs["301"]["state"] == "RUNNING"
+    assert slurm.calls("sudo")[-1][2:] == [USER, str(slurm.bin / "scancel"), "300"]
 
 
 # ----- logout -----------------------------------------------------------------------------

@@ -44,6 +44,11 @@ async def run_command(
         process.kill()
         await process.wait()
         raise CommandError(f"{argv[0]} did not answer within {timeout:g} s") from error
+    except asyncio.CancelledError:
+        # An interrupted start (a logout) leaves no command behind.
+        process.kill()
+        await asyncio.shield(process.wait())
+        raise
     return CommandResult(process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
 
 

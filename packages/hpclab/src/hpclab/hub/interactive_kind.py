@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 class InteractiveKind:
     name = "interactive"
+    reports_from_node = False
 
     def __init__(self, spawner: HpclabSpawner) -> None:
         self._spawner = spawner

@@ -65,7 +65,7 @@ class StopEverythingLogoutHandler(LogoutHandler):
     async def _stop(self, user: Any, server_name: str, spawner: Any) -> None:
         if spawner.pending == "spawn" and (start := spawn_future(spawner)) is not None:
             # As the REST API does for DELETE on a pending server; its job, if still
-            # queued after this, is cancelled by the sweep.
+            # queued after this, is cancelled with the user's other server jobs below.
             self.log.info("Logout of %s: interrupting the start of %s", user.name, server_label(spawner))
             start.cancel()
             await asyncio.sleep(1)
@@ -75,11 +75,15 @@ class StopEverythingLogoutHandler(LogoutHandler):
 
 
 class HpclabPAMAuthenticator(PAMAuthenticator):
-    """PAM login, with the logout above, the checked node report in place of
-    batchspawner's (authenticator routes come before the hub's own and batchspawner's)
-    and the token handover of SLURM servers."""
+    """PAM login, with the logout above, the checked node report on batchspawner's route
+    (authenticator routes come before the hub's own), the token handover of SLURM
+    servers, and the start of the spawner's hub-wide services (hub_services.py)."""
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
+        # The hub's one call into its authenticator once its configuration is loaded.
+        start_hub_services = getattr(app.spawner_class, "start_hub_services", None)
+        if start_hub_services is not None:
+            start_hub_services(app.config)
         return [
             *super().get_handlers(app),
             ("/logout", StopEverythingLogoutHandler),

@@ -26,6 +26,9 @@ class SpawnFailed(web.HTTPError):
 class ServerKind(Protocol):
     # The form's value ("interactive", "slurm"), saved in the server's state.
     name: str
+    # Whether the server runs on another node, from where its launcher reports its port
+    # (node_report.py) and fetches its token (token_handover.py).
+    reports_from_node: bool
 
     async def start(self, options: SpawnOptions) -> tuple[str, int]:
         """Start the server; its address once it accepts connections, or SpawnFailed."""

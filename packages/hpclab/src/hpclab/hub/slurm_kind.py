@@ -35,6 +35,7 @@ ANY_ADDRESS = "0.0.0.0"
 
 class SlurmKind:
     name = "slurm"
+    reports_from_node = True
 
     def __init__(self, spawner: HpclabSpawner) -> None:
         self._spawner = spawner

@@ -104,6 +104,13 @@ class HpclabSpawner(Spawner):
             orphan_job_check_delay=self.orphan_job_check_delay,
         )
 
+    @classmethod
+    def start_hub_services(cls, config: Any) -> None:
+        """Start the hub-wide services with the hub (the authenticator calls this once
+        the configuration is loaded), so that the sweep of unknown server jobs runs even
+        when no server is left in the hub's database."""
+        cls(config=config).services.start()
+
     @property
     def kind(self) -> str:
         return self.server_kind.name if self.server_kind else ""
@@ -153,7 +160,6 @@ class HpclabSpawner(Spawner):
             env[USER_ENVIRONMENT_VARIABLE] = encode_user_environment(self._user_environment)
         if self.server_kind is not None:
             env = self.server_kind.environment(env)
-        env["HPCLAB_SERVER_KIND"] = self.kind
         if self.sandbox:
             env[SANDBOX_VARIABLE] = "1"
         return env
@@ -224,7 +230,8 @@ class HpclabSpawner(Spawner):
             owner = None
         if uid != owner:
             raise HandoverForbidden("the credential's maker does not own that server")
-        if self.pending != "spawn" or self.kind != "slurm" or not self.node_hub_origin:
+        kind = self.server_kind
+        if self.pending != "spawn" or kind is None or not kind.reports_from_node or not self.node_hub_origin:
             raise HandoverRefused(f"{server_label(self)} is not a SLURM server that is starting")
         if self._token_handed_over:
             raise HandoverRefused(f"the token of {server_label(self)} was already handed over")
@@ -240,7 +247,7 @@ class HpclabSpawner(Spawner):
                 raise NodeReportRefused("the start-up error is already known")
             self.startup_error = report.startup_error
             return
-        if self.kind != "slurm":
+        if self.server_kind is None or not self.server_kind.reports_from_node:
             raise NodeReportRefused("only a SLURM server reports its port")
         if self.port:
             raise NodeReportRefused("the server's port is already known")

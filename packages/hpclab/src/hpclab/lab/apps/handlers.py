@@ -160,12 +160,18 @@ class OwnPortProxyHandler(StreamingDownloads, LocalProxyHandler):
     It connects to the address it checked (upstream says "localhost", which may be ::1)."""
 
     def proxy(self, port: str, proxied_path: str) -> Any:
-        check_own_port(port)
+        self._checked_route(port)
         return StreamingDownloads.proxy(self, str(PROXY_ADDRESS), port, proxied_path)
 
     async def open(self, port: str, proxied_path: str) -> Any:
-        check_own_port(port)
+        self._checked_route(port)
         return await self.proxy_open(str(PROXY_ADDRESS), port, proxied_path)
+
+    def _checked_route(self, port: str) -> None:
+        check_own_port(port)
+        # Upstream names the route after the host unless it is "localhost": the app's
+        # prefix and its redirects are /proxy/<port>, the route it was reached by.
+        self.proxy_base = f"{'proxy/absolute' if self.absolute_url else 'proxy'}/{port}"
 
 
 class HostPortProxyHandler(JupyterHandler):
