@@ -348,7 +348,9 @@ def test_an_app_is_told_the_prefix_it_is_served_under(server, own_port):
 
 @pytest.mark.xfail(
     strict=True,
-    reason="a redirect on /proxy/<port> leaves the route (known, not yet fixed: see the issue 15 note)",
+    reason="a redirect on /proxy/<port> leaves the route (known, not yet fixed: see the issue 15 note): "
+    "StreamingDownloads.set_header, which rewrites Location on streamed GETs, never runs, as "
+    "jupyter-server-proxy's WebSocketHandlerMixin sets set_header on each instance",
 )
 def test_an_apps_redirect_stays_under_its_proxy_route(server, own_port):
     answer = server.fetch(f"proxy/{own_port}/redirect")
