@@ -174,6 +174,8 @@ def test_a_slurm_server_waits_in_the_queue_then_starts_on_its_node(slurm, node_s
     assert sbatch[:4] == ["-n", "-E", "-u", USER]
     assert sbatch[4].endswith("/sbatch")
     script = slurm.jobs["100"]["script"]
+    [exported] = [line for line in script.splitlines() if line.startswith("#SBATCH --export=")]
+    assert {"USER", "HOME", "SHELL", "JUPYTERHUB_API_TOKEN"} <= set(exported.split("=", 1)[1].split(","))
     assert "#SBATCH --partition=cpu\n" in script
     assert "#SBATCH --mem=512M\n" in script
     assert slurm.jobs["100"]["user"] == USER

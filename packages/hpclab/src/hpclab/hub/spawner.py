@@ -156,6 +156,10 @@ class HpclabSpawner(Spawner):
 
     def get_env(self) -> dict[str, str]:
         env = super().get_env()
+        # The account's own, as batchspawner gave them: a SLURM job gets only the
+        # variables listed in --export, and login profiles read these.
+        account = pwd.getpwnam(self.user.name)
+        env.update(USER=account.pw_name, HOME=account.pw_dir, SHELL=account.pw_shell)
         if self._user_environment:
             env[USER_ENVIRONMENT_VARIABLE] = encode_user_environment(self._user_environment)
         if self.server_kind is not None:
