@@ -20,6 +20,15 @@ from testinfra.host import Host
 
 from hubclient import HubSession
 
+# A test on the cluster waits on Slurm and browsers: minutes, not the unit tests' limit.
+CLUSTER_TEST_TIMEOUT_S = 900
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    for item in items:
+        item.add_marker(pytest.mark.timeout(CLUSTER_TEST_TIMEOUT_S))
+
+
 CLUSTER = os.environ.get("HPCLAB_CLUSTER_NAME", "hpclab-demo")
 HUB_PORT = os.environ.get("HPCLAB_HUB_PORT", "8443")
 NODES = ("hub", "slurmctld", "cn1", "cn2")

@@ -9,6 +9,7 @@ the real commands' formats for the options the hub uses.
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import json
 import os
 import signal
@@ -110,9 +111,13 @@ class FakeSlurm:
         return json.loads(self.state_file.read_text())
 
     def _update(self, change: Any) -> None:
-        state = self._state()
-        change(state)
-        self.state_file.write_text(json.dumps(state))
+        # Under the programs' lock: a change written between a program's read and its
+        # save would be lost (a job left PENDING for ever).
+        with open(f"{self.state_file}.lock", "w") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            state = self._state()
+            change(state)
+            self.state_file.write_text(json.dumps(state))
 
     @property
     def jobs(self) -> dict[str, dict[str, str]]:

@@ -136,12 +136,19 @@ def run(scenario: Callable[[], Awaitable[Any]]) -> Any:
         try:
             return await scenario()
         finally:
-            others = asyncio.all_tasks() - {asyncio.current_task()}
+            # The hub's tasks only: cancelling asyncio's own task that connects a new
+            # command's pipes makes its creation wait for ever (CPython gh-103847).
+            others = {task for task in asyncio.all_tasks() - {asyncio.current_task()} if not _asyncio_internal(task)}
             for task in others:
                 task.cancel()
             await asyncio.gather(*others, return_exceptions=True)
 
     return asyncio.run(closing())
+
+
+def _asyncio_internal(task: asyncio.Task[Any]) -> bool:
+    code = getattr(task.get_coro(), "cr_code", None)
+    return code is not None and Path(code.co_filename).parent == Path(asyncio.__file__).parent
 
 
 # ----- SLURM ------------------------------------------------------------------------------

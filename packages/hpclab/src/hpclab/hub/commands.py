@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -37,19 +38,26 @@ async def run_command(
     except OSError as error:
         raise CommandError(f"{argv[0]}: {error.strerror}") from error
     try:
-        stdout, stderr = await asyncio.wait_for(
-            process.communicate(input_text.encode() if input_text is not None else None), timeout
-        )
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for drops a cancel that
+        # lands as the command ends, and an interrupted start would go on.
+        async with asyncio.timeout(timeout):
+            stdout, stderr = await process.communicate(input_text.encode() if input_text is not None else None)
     except TimeoutError as error:
-        process.kill()
+        _kill(process)
         await process.wait()
         raise CommandError(f"{argv[0]} did not answer within {timeout:g} s") from error
     except asyncio.CancelledError:
         # An interrupted start (a logout) leaves no command behind.
-        process.kill()
+        _kill(process)
         await asyncio.shield(process.wait())
         raise
     return CommandResult(process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
+
+
+def _kill(process: asyncio.subprocess.Process) -> None:
+    # The command may have ended since its last output: nothing is left to kill.
+    with contextlib.suppress(ProcessLookupError):
+        process.kill()
 
 
 async def check_command(argv: Sequence[str], **kwargs: object) -> str:

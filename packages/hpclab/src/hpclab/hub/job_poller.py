@@ -123,10 +123,10 @@ class JobPoller:
         async with self._polled:
             wanted = self._generation + 1
             self._wake.set()
+            # asyncio.timeout keeps a cancel (an interrupted start) that wait_for drops on 3.11.
             try:
-                await asyncio.wait_for(
-                    self._polled.wait_for(lambda: self._generation >= wanted), self.timeout + self.min_gap + 5
-                )
+                async with asyncio.timeout(self.timeout + self.min_gap + 5):
+                    await self._polled.wait_for(lambda: self._generation >= wanted)
             except TimeoutError:
                 log.warning("No squeue answer for job %s in time", job_id)
         return self.report(job_id)
@@ -137,7 +137,8 @@ class JobPoller:
         while self._watched:
             delay = self.interval * random.uniform(1 - self.jitter, 1 + self.jitter)
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), delay)
+                async with asyncio.timeout(delay):
+                    await self._wake.wait()
             # Requests that arrive meanwhile join this call; calls stay min_gap apart.
             await asyncio.sleep(max(0.0, self._last_call + self.min_gap - self._clock()))
             self._wake.clear()
