@@ -62,14 +62,14 @@ def test_tensorboard_on_endpoint_1_with_a_relative_logdir(alice_lab, node):
     response, seconds = launch(alice, path, "tensorboard", 1, "--logdir tb-runs")
     assert response.status_code == 200, response.text
     TIMINGS["tensorboard_s"] = round(seconds, 2)
-    assert response.json()["url"] == f"{path}/hpclab/apps/tensorboard/1/"
-    page = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/1/"), timeout=60)
+    assert response.json()["url"] == f"{path}/tensorboard/1/"
+    page = alice.http.get(alice.url(f"{path}/tensorboard/1/"), timeout=60)
     assert page.status_code == 200
     assert "<title>TensorBoard</title>" in page.text
     # The relative --logdir was read from the file browser's root (alice's home).
     deadline = time.monotonic() + 60
     while True:
-        runs = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/1/data/runs"), timeout=60).json()
+        runs = alice.http.get(alice.url(f"{path}/tensorboard/1/data/runs"), timeout=60).json()
         if runs or time.monotonic() > deadline:
             break
         time.sleep(2)
@@ -98,7 +98,7 @@ def test_mlflow_in_mlruns_dir_lists_the_demo_experiment(alice_lab, node):
     assert response.status_code == 200, response.text
     TIMINGS["mlflow_s"] = round(seconds, 2)
     experiments = alice.http.get(
-        alice.url(f"{path}/hpclab/apps/mlflow/0/ajax-api/2.0/mlflow/experiments/search?max_results=20"), timeout=60
+        alice.url(f"{path}/mlflow/0/ajax-api/2.0/mlflow/experiments/search?max_results=20"), timeout=60
     )
     assert experiments.status_code == 200, experiments.text[:500]
     assert "demo-experiment" in [experiment["name"] for experiment in experiments.json()["experiments"]]
@@ -111,7 +111,7 @@ def test_a_failing_app_shows_its_own_error_on_its_page(alice_lab):
     assert response.status_code == 502
     assert time.monotonic() - started < 30
     assert "unrecognized arguments: --no-such-flag" in response.json()["log_tail"]
-    page = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/0/"), timeout=60)
+    page = alice.http.get(alice.url(f"{path}/tensorboard/0/"), timeout=60)
     assert page.status_code == 502
     assert "unrecognized arguments: --no-such-flag" in page.text
     assert "/cluster/work/alice/jupyter_spawner_logs/apps.app-tensorboard-0.log" in page.text
@@ -179,7 +179,7 @@ def test_bob_reaches_none_of_alices_apps(alice_lab, login, node):
     assert node("hub").run(f"curl -s -m 5 --unix-socket {sockets[0]} http://x/ -o /dev/null").rc == 0
     # Through the proxy: alice's server is not bob's, and bob's /proxy/<port> refuses her ports.
     bob = login("bob")
-    assert bob.http.get(bob.url(f"{alice_path}/hpclab/apps/tensorboard/1/"), timeout=60).status_code in (403, 404)
+    assert bob.http.get(bob.url(f"{alice_path}/tensorboard/1/"), timeout=60).status_code in (403, 404)
     bob_path = bob.open_server("apps", INTERACTIVE)
     try:
         kernel_port = alice_http_server(alice, alice_path)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 import time
 import uuid
 
@@ -41,6 +42,25 @@ SERVER_EXTENSIONS = (
     "dask_labextension",
 )
 ANSI_COLOUR = re.compile(r"\x1b\[[0-9;]*m")
+# The first path segments of the routes of a server loaded as users' servers load (the
+# environment's configuration and extensions), and the app names hpclab refuses.
+ROUTE_SEGMENTS = """
+import json, re
+from jupyter_server.serverapp import ServerApp
+from hpclab.lab.apps.catalogue import RESERVED_NAMES
+app = ServerApp()
+app.initialize(argv=["--ServerApp.base_url=/user/x/", "--ServerApp.port=0", "--ServerApp.open_browser=False"])
+segments = set()
+def walk(rules):
+    for rule in rules:
+        if hasattr(rule.target, "rules"):
+            walk(rule.target.rules)
+        elif (regex := getattr(rule.matcher, "regex", None)) is not None:
+            if found := re.match(r"/user/x/([A-Za-z0-9_-]+)(?:/|\\$|$)", regex.pattern):
+                segments.add(found.group(1))
+walk(app.web_app.default_router.rules)
+print(json.dumps({"segments": sorted(segments), "reserved": sorted(RESERVED_NAMES)}))
+"""
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +102,16 @@ def test_every_extension_is_installed_enabled_and_ok(node, host):
         # "NAME enabled", then "NAME VERSION OK" once it has been imported and checked.
         assert any(line.split()[1:] == ["enabled"] for line in lines), lines
         assert any(line.split()[-1] == "OK" for line in lines), (name, lines)
+
+
+def test_no_app_name_can_take_a_route_of_the_lab(node):
+    """Apps are served at <server>/<app>/<endpoint>/: every route of the Lab's server and
+    extensions must be a name the app catalogue refuses."""
+    script = f"cd /tmp && {JUPYTER_BIN}/python -c {shlex.quote(ROUTE_SEGMENTS)} 2>/dev/null"
+    answer = node("hub").check_output(as_user("alice", script))
+    routes = json.loads(answer.splitlines()[-1])
+    assert {"lab", "api"} <= set(routes["segments"]), routes
+    assert set(routes["segments"]) - set(routes["reserved"]) == set()
 
 
 def drive_of(resources: list[dict], name: str) -> str:

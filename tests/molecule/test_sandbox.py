@@ -140,7 +140,7 @@ def test_terminals_and_a_proxied_tensorboard_work_in_the_sandbox(alice, labs):
     assert loaded.status_code == 200, loaded.text
     launched = alice.server_request("POST", path, "/hpclab/api/apps/tensorboard/1", json={"arguments": "--logdir ."})
     assert launched.status_code == 200, launched.text
-    page = alice.http.get(alice.url(f"{path}/hpclab/apps/tensorboard/1/"), timeout=60)
+    page = alice.http.get(alice.url(f"{path}/tensorboard/1/"), timeout=60)
     assert page.status_code == 200
     assert "<title>TensorBoard</title>" in page.text
 

@@ -33,6 +33,9 @@ def test_definitions_from_site_data():
         ("tb", {"command": ["tensorboard", "--port={prt}"]}, "unknown placeholder"),
         ("tb", {"command": ["tensorboard"]}, "must listen"),
         ("tb", {"command": ["tensorboard", "--port={port}"], "endpoints": 4}, "1, 2 or 3"),
+        # Served at <server>/<name>/<endpoint>/: a name of the server's own routes would take them.
+        ("lab", {"command": ["tensorboard", "--port={port}"]}, "is a route of the server"),
+        ("api", {"command": ["tensorboard", "--port={port}"]}, "is a route of the server"),
     ],
 )
 def test_bad_definitions_are_refused_with_the_reason(name, data, reason):

@@ -196,13 +196,13 @@ def test_a_launched_app_is_served_under_its_route_with_the_dialogs_input(server,
     answer = launch(server, name, arguments=arguments, environment="APP_COLOUR=from-dialog")
     assert answer.status == 200, answer.text
     started = answer.json()
-    prefix = f"{BASE}hpclab/apps/{name}/0/"
+    prefix = f"{BASE}{name}/0/"
     assert started["url"].startswith(prefix + opened)
     assert started["app"] == name
     assert started["endpoint"] == 0
     assert started["arguments"] == arguments.split()
 
-    page = server.fetch(f"hpclab/apps/{name}/0/some/page?x=1")
+    page = server.fetch(f"{name}/0/some/page?x=1")
     assert page.status == 200
     # The app serves under its prefix (absolute_url), started where the server's root is,
     # with the dialog's variable winning over the server's.
@@ -222,12 +222,12 @@ def test_the_launchs_secret_is_in_its_url_only_not_in_the_listing(server):
 
 def test_stopping_an_app_ends_its_process_and_its_route_then_says_not_running(server):
     started = launch(server, "fake", 2, arguments="--logdir=runs").json()
-    assert server.fetch("hpclab/apps/fake/2/").status == 200
+    assert server.fetch("fake/2/").status == 200
 
     assert server.fetch("hpclab/api/apps/fake/2", "DELETE").status == 204
     with pytest.raises(ProcessLookupError):
         os.kill(started["pid"], 0)
-    page = server.fetch("hpclab/apps/fake/2/")
+    page = server.fetch("fake/2/")
     assert page.status == 404
     assert "Fake is not running" in page.text
     assert listing(server).json()["running"] == []
@@ -235,7 +235,7 @@ def test_stopping_an_app_ends_its_process_and_its_route_then_says_not_running(se
 
 
 def test_the_route_of_an_app_not_running_is_a_page_that_says_how_to_launch_it(server):
-    page = server.fetch("hpclab/apps/fake/1/anything")
+    page = server.fetch("fake/1/anything")
     assert page.status == 404
     assert page.headers["Content-Type"].startswith("text/html")
     assert "<h1>Fake is not running</h1>" in page.text
@@ -244,13 +244,13 @@ def test_the_route_of_an_app_not_running_is_a_page_that_says_how_to_launch_it(se
 
 @pytest.mark.parametrize(
     "path",
+    # An unknown name in <server>/<name>/<n>/ is no app route at all: the server's own 404.
     [
-        "hpclab/apps/nosuchapp/0/",
-        "hpclab/apps/fakeport/1/",
+        "fakeport/1/",
         "hpclab/api/apps/fakeport/1",
         "hpclab/api/apps/nosuchapp/0",
     ],
-    ids=["unknown-app-route", "endpoint-out-of-range-route", "endpoint-out-of-range-launch", "unknown-app-launch"],
+    ids=["endpoint-out-of-range-route", "endpoint-out-of-range-launch", "unknown-app-launch"],
 )
 def test_unknown_apps_and_endpoints_are_not_found(server, supervisor, path):
     method = "POST" if "/api/" in path else "GET"
@@ -289,7 +289,7 @@ def test_an_app_that_fails_to_start_reports_the_tail_of_its_output_then_its_rout
     assert "<script>alert(document.cookie)</script>" in failure["log_tail"]
     assert Path(failure["log"]).is_file()
 
-    page = server.fetch("hpclab/apps/broken/0/")
+    page = server.fetch("broken/0/")
     assert page.status == 502
     assert page.headers["Content-Type"].startswith("text/html")
     assert "<h1>Broken could not start</h1>" in page.text
@@ -298,7 +298,7 @@ def test_an_app_that_fails_to_start_reports_the_tail_of_its_output_then_its_rout
 
 def test_an_apps_output_cannot_put_markup_into_its_error_page(server):
     assert launch(server, "broken").status == 502
-    page = server.fetch("hpclab/apps/broken/0/").text
+    page = server.fetch("broken/0/").text
     assert "<script>" not in page
     assert "&lt;script&gt;alert(document.cookie)&lt;/script&gt;" in page
 
@@ -317,10 +317,10 @@ def test_without_the_servers_token_neither_the_api_nor_a_running_app_answers(ser
     assert server.fetch("hpclab/api/apps", **anonymous).status == 403
     assert server.fetch("hpclab/api/apps/fake/0", "POST", {"arguments": "--logdir x"}, **anonymous).status == 403
     assert server.fetch("hpclab/api/apps/fakeport/0", "DELETE", **anonymous).status == 403
-    page = server.fetch("hpclab/apps/fakeport/0/", **anonymous)
+    page = server.fetch("fakeport/0/", **anonymous)
     assert page.status == 302
     assert "/login" in page.headers["Location"]
-    assert server.fetch("hpclab/apps/fakeport/0/", "POST", b"x", **anonymous).status == 403
+    assert server.fetch("fakeport/0/", "POST", b"x", **anonymous).status == 403
     assert list(supervisor.instances) == [("fakeport", 0)]
 
 

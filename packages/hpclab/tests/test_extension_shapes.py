@@ -86,7 +86,7 @@ def test_a_running_app_as_sent(tmp_path):
         runtime_dir=tmp_path / "run",
         log_dir=tmp_path / "logs",
         log_name=lambda name, endpoint: f"default.app-{name}-{endpoint}.log",
-        url_prefix=lambda name, endpoint: f"/user/alice/hpclab/apps/{name}/{endpoint}",
+        url_prefix=lambda name, endpoint: f"/user/alice/{name}/{endpoint}",
         root_dir=str(tmp_path),
         server_environment={**os.environ, "HOME": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)},
     )

@@ -1,10 +1,17 @@
 import { JupyterFrontEndPlugin } from '@jupyterlab/application';
 
 import { appsPlugin } from './apps';
+import { categoryOrderPlugin } from './categoryOrder';
 import { launcherPlugin } from './launcher';
 import { powerPlugin } from './power';
 import { sandboxPlugin } from './sandbox';
 
-const plugins: JupyterFrontEndPlugin<unknown>[] = [launcherPlugin, appsPlugin, powerPlugin, sandboxPlugin];
+const plugins: JupyterFrontEndPlugin<unknown>[] = [
+  launcherPlugin,
+  categoryOrderPlugin,
+  appsPlugin,
+  powerPlugin,
+  sandboxPlugin
+];
 
 export default plugins;

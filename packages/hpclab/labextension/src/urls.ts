@@ -1,8 +1,8 @@
 import { URLExt } from '@jupyterlab/coreutils';
 
-/** The page of a running app under this server (hpclab.lab.apps' proxy). */
+/** The page of a running app: <server>/<app>/<endpoint>/, as the user guide prints it. */
 export function appUrl(baseUrl: string, name: string, endpoint: number): string {
-  return URLExt.join(baseUrl, 'hpclab', 'apps', name, String(endpoint), '/');
+  return URLExt.join(baseUrl, name, String(endpoint), '/');
 }
 
 /** The applications' API: path '' for the list, '<name>/<endpoint>' for one endpoint. */

@@ -6,7 +6,7 @@ import { appsApiUrl, appUrl, dashboardUrl, isPort, powerApiUrl } from '../urls';
 const BASE = '/user/alice/gpu/';
 
 test('appUrl: the app page under this server, with a trailing slash', () => {
-  assert.equal(appUrl(BASE, 'tensorboard', 2), '/user/alice/gpu/hpclab/apps/tensorboard/2/');
+  assert.equal(appUrl(BASE, 'tensorboard', 2), '/user/alice/gpu/tensorboard/2/');
 });
 
 test('API URLs: the list, one endpoint, and the power indicators', () => {

@@ -28,7 +28,24 @@ from typing import Any
 
 PLACEHOLDERS = frozenset({"socket", "port", "prefix", "home"})
 NAME = re.compile(r"[a-z][a-z0-9_-]{0,39}")
+# An app is served at <server>/<name>/<endpoint>/ (the user guide's URLs), so a name may
+# not be the first path segment of a route of the server or of its extensions.
+RESERVED_NAMES = frozenset(
+    {
+        # Routes of the deployed Lab's server and extensions (test_lab_env checks the list).
+        "api", "dask", "files", "git", "h5web", "hpclab", "jupyterfs", "jupyterlab_slurm",
+        "kernelspecs", "lab", "login", "logout", "lsp", "metrics", "module", "nbconvert",
+        "nbdime", "proxy", "server-proxy", "static", "terminals", "view", "voila",
+        # Pages of Jupyter's other front ends (Notebook 7, classic).
+        "custom", "doc", "edit", "nbextensions", "notebooks", "tree",
+    }
+)  # fmt: skip
 _FIELDS = re.compile(r"\{([^{}]*)\}")
+
+
+def app_route(name: str, endpoint: int) -> str:
+    """The path of an app's endpoint under the server's base URL, without slashes."""
+    return f"{name}/{endpoint}"
 
 
 class DefinitionError(ValueError):
@@ -75,6 +92,8 @@ class AppDefinition:
 def definition(name: str, data: Mapping[str, Any]) -> AppDefinition:
     if not NAME.fullmatch(name):
         raise DefinitionError(f"app name {name!r}: lower-case letters, digits, - and _ only")
+    if name in RESERVED_NAMES:
+        raise DefinitionError(f"app name {name!r} is a route of the server ({name}/...): choose another name")
     command = data.get("command")
     if not isinstance(command, list) or not command or not all(isinstance(word, str) for word in command):
         raise DefinitionError(f"app {name}: command must be a non-empty list of strings")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import atexit
 import contextlib
 import os
+import re
 import signal
 import tempfile
 from pathlib import Path
@@ -20,7 +21,7 @@ from traitlets.config import Configurable
 
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 
-from .catalogue import catalogue
+from .catalogue import app_route, catalogue
 from .handlers import (
     AppHandler,
     AppProxyHandler,
@@ -58,26 +59,30 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         runtime_dir=Path(tempfile.mkdtemp(prefix="hpclab-apps-")),
         log_dir=_log_dir(config.log_dir),
         log_name=lambda app, endpoint: log_file_name(server_name, f"app-{app}", str(endpoint)),
-        url_prefix=lambda app, endpoint: url_path_join(base_url, "hpclab", "apps", app, str(endpoint)),
+        url_prefix=lambda app, endpoint: url_path_join(base_url, app_route(app, endpoint)),
         root_dir=str(serverapp.root_dir),
         server_environment=os.environ,
     )
     atexit.register(_stop_on_exit, supervisor)
-    context = {"context": AppsContext(catalogue(config.apps), supervisor)}
+    apps = catalogue(config.apps)
+    context = {"context": AppsContext(apps, supervisor)}
 
     def route(pattern: str) -> str:
         return url_path_join(base_url, pattern)
 
+    # The configured names only, so that /files/1/... stays the server's own.
+    names = "|".join(map(re.escape, apps))
+    app_proxy = [(route(rf"/({names})/(\d)(/.*|)"), AppProxyHandler, context)] if apps else []
     serverapp.web_app.add_handlers(
         ".*",
         [
             (route(r"/hpclab/api/apps"), AppsHandler, context),
             (route(r"/hpclab/api/apps/([a-z][a-z0-9_-]*)/(\d)"), AppHandler, context),
-            (route(r"/hpclab/apps/([a-z][a-z0-9_-]*)/(\d)(/.*|)"), AppProxyHandler, context),
+            *app_proxy,
             (route(r"/proxy/(\d+)(/.*|)"), OwnPortProxyHandler, {"absolute_url": False}),
             (route(r"/proxy/absolute/(\d+)(/.*|)"), OwnPortProxyHandler, {"absolute_url": True}),
             (route(r"/proxy/([^/:@]+):(\d+)(/.*|)"), HostPortProxyHandler, {"absolute_url": False}),
             (route(r"/proxy/absolute/([^/:@]+):(\d+)(/.*|)"), HostPortProxyHandler, {"absolute_url": True}),
         ],
     )
-    serverapp.log.info("hpclab apps: %s", ", ".join(config.apps) or "none configured")
+    serverapp.log.info("hpclab apps: %s", ", ".join(apps) or "none configured")

@@ -12,7 +12,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server_proxy.handlers import LocalProxyHandler
 from tornado import web
 
-from .catalogue import AppDefinition
+from .catalogue import AppDefinition, app_route
 from .launch_input import LaunchInputError, parse_launch_input
 from .own_ports import PROXY_ADDRESS, port_receivers
 from .server_proxy_adapter import StreamingDownloads
@@ -73,7 +73,7 @@ class AppHandler(APIHandler):
             self.set_status(502)
             self.finish({"message": error.message, "log_tail": error.log_tail, "log": error.log_path})
             return
-        url = f"{self.base_url}hpclab/apps/{app.name}/{number}/"
+        url = f"{self.base_url}{app_route(app.name, number)}/"
         open_path = app.open_path.format(path=url.strip("/"), secret=instance.secret)
         self.finish({"url": url + open_path, **instance.public()})
 
@@ -96,7 +96,7 @@ def error_page(title: str, message: str, tail: str, log: str) -> str:
 
 
 class AppProxyHandler(StreamingDownloads):
-    """/hpclab/apps/<name>/<endpoint>/...: the running app, or why it is not running."""
+    """/<name>/<endpoint>/...: the running app, or why it is not running."""
 
     def initialize(self, context: AppsContext) -> None:
         self.context = context
@@ -119,7 +119,7 @@ class AppProxyHandler(StreamingDownloads):
                 )
             self.finish(page)
             raise web.Finish()
-        self.proxy_base = f"hpclab/apps/{app.name}/{number}"
+        self.proxy_base = app_route(app.name, number)
         self.absolute_url = app.absolute_url
         self.unix_socket = instance.socket_path or None
         # jupyter-server-proxy reaches a Unix socket only under the name "localhost".
