@@ -96,19 +96,28 @@ def login(hub_ca: str) -> Callable[[str], HubSession]:
     return logged_in
 
 
-@pytest.fixture(scope="module")
-def alice(login: Callable[[str], HubSession]) -> HubSession:
-    """alice, logged in with no server: logging out stops whatever an earlier test left
+@pytest.fixture(scope="session")
+def fresh_login(login: Callable[[str], HubSession]) -> Callable[[str], HubSession]:
+    """A user logged in with no server: logging out stops whatever an earlier test left
     (once the hub has finished checking the servers it found at its own start), and the
     named servers it left are deleted."""
-    session = login("alice")
-    deadline = time.monotonic() + 120
-    while any(server["pending"] for server in session.servers().values()) and time.monotonic() < deadline:
-        time.sleep(1)
-    session.logout()
-    session = login("alice")
-    session.remove_stopped_servers()
-    return session
+
+    def fresh(user: str) -> HubSession:
+        session = login(user)
+        deadline = time.monotonic() + 120
+        while any(server["pending"] for server in session.servers().values()) and time.monotonic() < deadline:
+            time.sleep(1)
+        session.logout()
+        session = login(user)
+        session.remove_stopped_servers()
+        return session
+
+    return fresh
+
+
+@pytest.fixture(scope="module")
+def alice(fresh_login: Callable[[str], HubSession]) -> HubSession:
+    return fresh_login("alice")
 
 
 @pytest.fixture(scope="session")

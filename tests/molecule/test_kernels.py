@@ -33,10 +33,12 @@ def lab(alice, node):
         as_user("alice", f"mkdir -p ~/.jupyter && printf %s {shlex.quote(config)} > {USER_CONFIG}")
     )
     options = {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "2", "memory": "2G"}
-    response = alice.start(SERVER, options)
-    assert response.status_code in (201, 202), response.text
-    alice.wait_ready(SERVER)
-    node("hub").check_output(as_user("alice", f"rm {USER_CONFIG}"))
+    try:
+        response = alice.start(SERVER, options)
+        assert response.status_code in (201, 202), response.text
+        alice.wait_ready(SERVER)
+    finally:
+        node("hub").check_output(as_user("alice", f"rm -f {USER_CONFIG}"))
     assert alice.http.get(alice.url(f"{SERVER_PATH}/lab"), timeout=60).status_code == 200
     yield alice
     alice.stop(SERVER)

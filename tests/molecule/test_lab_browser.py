@@ -8,9 +8,10 @@ import json
 import re
 import time
 from collections.abc import Iterator
+from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from conftest import as_user
 from webpages import HUB, SCREENSHOTS, log_in, screenshot
@@ -85,6 +86,32 @@ def test_launcher_shows_the_guides_categories_in_its_order_and_the_documentation
     tab.close()
     assert "Slurm Dashboard" in launcher_section(page, "HPC Tools").locator(".jp-LauncherCard-label").all_inner_texts()
     screenshot(page, "04-launcher-categories")
+
+
+def test_a_lab_page_load_asks_nothing_from_outside_the_cluster(page: Page):
+    requests: list[Request] = []
+    page.on("request", requests.append)
+    page.reload()
+    expect(launcher_section(page, "Notebook").locator(".jp-LauncherCard").first).to_be_visible(timeout=120_000)
+    expect(page.locator(".jp-SideBar.jp-mod-left .lm-TabBar-tab[data-id^='HOME_']")).to_be_visible()
+    page.wait_for_load_state("networkidle")
+    page.remove_listener("request", requests.append)
+    hub_origin = urlsplit(HUB)[:2]
+    record = [{"method": request.method, "url": request.url, "failure": request.failure} for request in requests]
+    (SCREENSHOTS / "lab-page-load-requests.json").write_text(json.dumps(record, indent=2) + "\n")
+    # data: and blob: URLs never reach the network; a request the page's policy blocked
+    # never left the browser.
+    left_the_browser = [
+        entry["url"]
+        for entry in record
+        if urlsplit(entry["url"]).scheme not in ("data", "blob")
+        and urlsplit(entry["url"])[:2] != hub_origin
+        and entry["failure"] != "net::ERR_BLOCKED_BY_CSP"
+    ]
+    assert left_the_browser == []
+    # tree-finder's icons (jupyter-fs) are drawn with a font the Lab now serves itself.
+    icon_faces = page.evaluate("async () => (await document.fonts.load('16px \"Material Icons\"', 'folder')).length")
+    assert icon_faces > 0
 
 
 def test_dask_dashboard_entry_asks_for_the_port_and_opens_it_through_the_server(page: Page):

@@ -22,13 +22,18 @@ def server_jobs(node, users: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-def sessions(alice, login):
-    users = {"alice": alice, "bob": login("bob")}
+def sessions(alice, fresh_login):
+    users = {"alice": alice, "bob": fresh_login("bob")}
     paths = {}
-    for user, names in SERVERS.items():
-        for name in names:
-            paths[name] = users[user].open_server(name, SLURM)
-    return users, paths
+    try:
+        for user, names in SERVERS.items():
+            for name in names:
+                paths[name] = users[user].open_server(name, SLURM)
+        yield users, paths
+    finally:
+        # Whatever the tests did: no server or job of theirs is left for the next module.
+        for user in SERVERS:
+            fresh_login(user)
 
 
 def test_servers_outlive_a_hanging_then_stopped_controller(sessions, node):
@@ -72,5 +77,7 @@ def test_no_job_is_left_when_the_users_log_out(sessions, node):
     while jobs := server_jobs(node, "alice,bob"):
         assert time.monotonic() < deadline, jobs
         time.sleep(2)
-    users["bob"].login(password("bob"))
-    users["bob"].remove_stopped_servers()
+    for user, session in users.items():
+        session.login(password(user))
+        assert set(session.servers()) <= {"", *SERVERS[user]}
+        assert not any(server["ready"] or server["pending"] for server in session.servers().values())

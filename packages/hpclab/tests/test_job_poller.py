@@ -37,7 +37,9 @@ class FakeSqueue:
 
 
 def poller(squeue: FakeSqueue, **settings: float) -> JobPoller:
-    return JobPoller("/usr/bin/squeue", squeue, **{"interval": 3600, "min_gap": 0, **settings})
+    return JobPoller(
+        "/usr/bin/squeue", squeue, **{"interval": 3600, "jitter": 0.2, "timeout": 20, "min_gap": 0, **settings}
+    )
 
 
 def test_one_call_answers_for_every_job():

@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from fake_hub import fake_hub
-from hpclab.lab.launcher import allocation_limits, log_path, prepare
+from hpclab.lab.launcher import allocation_limits, log_path, prepare, start_server
+from hpclab.lab.upstreams import SUPPORTED_RELEASE_LINES
 
 NOON = 1_700_000_000.0
 
@@ -73,3 +74,17 @@ def test_the_servers_runtime_files_stay_on_the_node_for_its_user_only(tmp_path):
     runtime = Path(environment["JUPYTER_RUNTIME_DIR"])
     assert runtime.parent == tmp_path
     assert runtime.stat().st_mode & 0o777 == 0o700
+
+
+def test_a_jupyter_environment_the_adapters_were_not_written_for_starts_no_server(monkeypatch, capsys):
+    # jupyter_server would only log the apps extension's failed import and serve the Lab
+    # without its owner-checked /proxy/<port>: the launcher refuses to start it at all.
+    monkeypatch.setitem(SUPPORTED_RELEASE_LINES, "jupyter-client", ("0.0.",))
+    monkeypatch.setattr(os, "execvpe", lambda *args: pytest.fail("the server was started"))
+    with fake_hub() as hub:
+        environment = {"JUPYTERHUB_API_URL": hub.url, "JUPYTERHUB_API_TOKEN": "token-1"}
+        environment["JUPYTERHUB_SERVICE_URL"] = "http://127.0.0.1:8888/user/alice/"
+        assert start_server(["jupyterhub-singleuser"], environment, "interactive") == 1
+    error = hub.fields()["startup_error"]
+    assert "jupyter-client 0.0.x" in error
+    assert error in capsys.readouterr().out

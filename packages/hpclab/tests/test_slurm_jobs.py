@@ -8,8 +8,10 @@ from hpclab.hub.slurm_jobs import (
     JobState,
     describe_end,
     describe_finished_job,
+    forgotten_job,
     parse_scontrol_record,
     parse_squeue_line,
+    submitted_job_id,
 )
 from hpclab.hub.slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
 
@@ -61,3 +63,16 @@ def test_one_wording_for_an_ended_job_whichever_answer_told_it():
     recorded = describe_finished_job("12", {"JobState": "FAILED", "Reason": "NonZeroExitCode", "ExitCode": "0:0"})
     assert polled == recorded == "Slurm job 12 ended: FAILED (reason: NonZeroExitCode)"
     assert describe_end("12", None) == describe_finished_job("12", {}) == "Slurm job 12 has left the queue"
+
+
+@pytest.mark.parametrize(
+    ("output", "job_id"),
+    [("42\n", "42"), ("42;cluster1\n", "42"), ("sbatch: error: Batch job submission failed", None)],
+)
+def test_sbatch_job_id(output, job_id):
+    assert submitted_job_id(output) == job_id
+
+
+def test_a_job_squeue_forgot_is_an_answer_other_errors_are_not():
+    assert forgotten_job("slurm_load_jobs error: Invalid job id specified\n")
+    assert not forgotten_job("slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n")

@@ -2,6 +2,7 @@ import { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application'
 import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRunningSessionManagers, IRunningSessions } from '@jupyterlab/running';
+import { DisposableSet } from '@lumino/disposable';
 import { Signal } from '@lumino/signaling';
 
 import { appUrl, fetchApps, launchApp, stopApp } from './api';
@@ -12,8 +13,10 @@ import { IApp, IRunningApp } from './shapes';
 const LAUNCH_COMMAND = 'hpclab:launch-app';
 const REFRESH_INTERVAL_MS = 10_000;
 
-/** The apps the site defines and those running, kept current for the Running panel. */
-class AppsModel {
+/** The apps the site defines and those running, kept current for the Running panel.
+ * Disposing it removes what the plugin added (command, launcher items, Running panel
+ * entry) and stops the refresh timer. */
+class AppsModel extends DisposableSet {
   apps = new Map<string, IApp>();
   running: IRunningApp[] = [];
   readonly changed = new Signal<this, void>(this);
@@ -25,7 +28,20 @@ class AppsModel {
     this.running = state.running;
     this.changed.emit();
   }
+
+  refreshEvery(milliseconds: number): void {
+    const timer = window.setInterval(() => void this.refresh().catch(() => undefined), milliseconds);
+    this.add({ isDisposed: false, dispose: () => window.clearInterval(timer) });
+  }
+
+  dispose(): void {
+    Signal.clearData(this);
+    super.dispose();
+  }
 }
+
+// One model per application, so that deactivating the plugin can dispose of it.
+const models = new WeakMap<JupyterFrontEnd, AppsModel>();
 
 function icon(app: IApp) {
   return entryIcon(`app-${app.name}`, app.title, app.icon);
@@ -95,7 +111,8 @@ export const appsPlugin: JupyterFrontEndPlugin<void> = {
   optional: [IRunningSessionManagers],
   activate: async (app: JupyterFrontEnd, launcher: ILauncher, runningManagers: IRunningSessionManagers | null) => {
     const model = new AppsModel();
-    app.commands.addCommand(LAUNCH_COMMAND, {
+    models.set(app, model);
+    model.add(app.commands.addCommand(LAUNCH_COMMAND, {
       label: args => model.apps.get(String(args.name))?.title ?? String(args.name),
       caption: args => `Launch ${String(args.name)} behind this server`,
       icon: args => {
@@ -106,8 +123,10 @@ export const appsPlugin: JupyterFrontEndPlugin<void> = {
         const known = model.apps.get(String(args.name));
         return known ? launch(model, known) : undefined;
       }
-    });
-    runningManagers?.add(runningManager(model));
+    }));
+    if (runningManagers) {
+      model.add(runningManagers.add(runningManager(model)));
+    }
     try {
       await model.refresh();
     } catch (error) {
@@ -115,8 +134,12 @@ export const appsPlugin: JupyterFrontEndPlugin<void> = {
       return;
     }
     [...model.apps.values()].forEach((known, rank) =>
-      launcher.add({ command: LAUNCH_COMMAND, args: { name: known.name }, category: known.category, rank })
+      model.add(launcher.add({ command: LAUNCH_COMMAND, args: { name: known.name }, category: known.category, rank }))
     );
-    window.setInterval(() => void model.refresh().catch(() => undefined), REFRESH_INTERVAL_MS);
+    model.refreshEvery(REFRESH_INTERVAL_MS);
+  },
+  deactivate: (app: JupyterFrontEnd) => {
+    models.get(app)?.dispose();
+    models.delete(app);
   }
 };

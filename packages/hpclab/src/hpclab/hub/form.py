@@ -8,6 +8,7 @@ from typing import Any
 from jinja2 import Environment, StrictUndefined, select_autoescape
 
 from .commands import CommandError
+from .options import DEFAULT_KIND
 from .slurm_time import format_slurm_time
 
 _TEMPLATES = Environment(autoescape=select_autoescape(default=True), undefined=StrictUndefined)
@@ -28,6 +29,7 @@ async def render_options_form(spawner: Any) -> str:
     return _FORM.render(
         partitions=partitions,
         error=error,
+        default_kind=DEFAULT_KIND,
         previous=previous,
         interactive_memory_gib=spawner.interactive_memory_bytes / 1024**3,
         sandbox_enabled=spawner.sandbox_enabled,

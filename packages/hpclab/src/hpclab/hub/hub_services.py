@@ -1,9 +1,11 @@
 """What every spawner of one hub process shares: the partition cache, the job poller and
 the sweep of server jobs the hub does not know.
 
-There is one HubServices per cluster setting (in practice, one per hub). Creating it
-starts nothing; `start()`, which the spawners call where JupyterHub hands them a server
-(loading one from the database at start-up, or starting one), begins the sweep once.
+There is one HubServices per hub process. Creating it starts nothing; `start()` begins
+the sweep, once. The hub starts it as it starts (HpclabSpawner.start_hub_services, called
+by hpclab's authenticator when the hub asks it for its handlers), so the sweep runs even
+with no server in the database; spawners call it again where JupyterHub hands them a
+server (loading one at start-up, or starting one), for a hub with another authenticator.
 The poller's loop runs while it has jobs to watch.
 """
 
@@ -60,7 +62,11 @@ class HubServices:
         """Begin the sweep of unknown server jobs, once (needs the hub's event loop)."""
         if self._sweep is not None:
             return
-        self._sweep = asyncio.get_running_loop().create_task(
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:
+            return  # a state loaded outside the hub's loop: a later call starts it
+        self._sweep = loop.create_task(
             sweep_orphans(
                 self.list_server_jobs,
                 self.cancel_as,
@@ -98,12 +104,20 @@ class HubServices:
         return job_ids
 
 
-_SERVICES: dict[ClusterSettings, HubServices] = {}
+_SERVICES: list[HubServices] = []  # the hub's one, once made
+
+
+class ConflictingClusterSettings(RuntimeError):
+    """Two spawners of one hub disagree on the cluster's settings."""
 
 
 def hub_services(settings: ClusterSettings) -> HubServices:
-    """The one HubServices of these settings in this process."""
-    services = _SERVICES.get(settings)
-    if services is None:
-        services = _SERVICES[settings] = HubServices(settings)
-    return services
+    """The hub's one HubServices. Every spawner must agree on the cluster settings: two
+    sets would mean two sweeps, each cancelling the other's server jobs as unknown."""
+    if not _SERVICES:
+        _SERVICES.append(HubServices(settings))
+    elif _SERVICES[0].settings != settings:
+        raise ConflictingClusterSettings(
+            f"this hub's spawners must share one cluster configuration: {settings} differs from {_SERVICES[0].settings}"
+        )
+    return _SERVICES[0]

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .commands import CommandError, CommandResult
-from .slurm_jobs import POLL_FORMAT, GarbledAnswer, JobState, describe_end, parse_poll_answer
+from .slurm_jobs import POLL_FORMAT, GarbledAnswer, JobState, describe_end, forgotten_job, parse_poll_answer
 
 Runner = Callable[[list[str], float], Awaitable[CommandResult]]
 log = logging.getLogger(__name__)
@@ -59,10 +59,11 @@ class JobPoller:
         squeue: str,
         run: Runner,
         *,
-        interval: float = 30.0,
-        jitter: float = 0.2,
-        timeout: float = 20.0,
-        min_gap: float = 1.0,
+        # The spawner's settings (job_poll_*, job_query_timeout) say what each means.
+        interval: float,
+        jitter: float,
+        timeout: float,
+        min_gap: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._squeue = squeue
@@ -163,8 +164,7 @@ class JobPoller:
             log.warning("squeue gave no answer; job states are unknown until it does: %s", error)
             return None
         if result.returncode != 0:
-            # A single job id that Slurm no longer knows is refused as invalid: an answer.
-            if "Invalid job id specified" in result.stderr:
+            if forgotten_job(result.stderr):
                 return {}
             log.warning("squeue failed; job states are unknown until it answers: %s", result.stderr.strip()[:300])
             return None

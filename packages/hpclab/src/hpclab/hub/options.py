@@ -16,7 +16,9 @@ from .cluster import Partition
 from .slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
 from .variables import CONTROL_CHARACTERS, VARIABLE_NAME
 
-KINDS = ("interactive", "slurm")
+KIND_NAMES = ("interactive", "slurm")
+# What a request that names no kind gets (the form preselects it too).
+DEFAULT_KIND = "slurm"
 MAX_FIELD_LENGTH = 256
 MAX_VARIABLES = 64
 MAX_VALUE_LENGTH = 4096
@@ -178,9 +180,9 @@ def validate_options(
     """Checked options from a form or API request; raises OptionsError on the first problem."""
     if not isinstance(raw, Mapping):
         raise OptionsError("options must be an object")
-    kind = _text(raw, "kind", "slurm") or "slurm"
-    if kind not in KINDS:
-        raise OptionsError(f"kind: {kind!r} is not one of {', '.join(KINDS)}")
+    kind = _text(raw, "kind", DEFAULT_KIND) or DEFAULT_KIND
+    if kind not in KIND_NAMES:
+        raise OptionsError(f"kind: {kind!r} is not one of {', '.join(KIND_NAMES)}")
     environment = parse_environment(raw.get("environment"))
     sandbox = _flag(raw, "sandbox")
     if sandbox and not sandbox_enabled:

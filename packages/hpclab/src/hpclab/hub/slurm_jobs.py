@@ -1,6 +1,7 @@
-"""What the hub knows of Slurm's answers: job states, squeue lines, scontrol records,
-which jobs are servers', and the words for a job that ended. The poller, the orphan
-sweep, logout and the spawn page all read Slurm through here."""
+"""What the hub knows of Slurm's answers about jobs: sbatch's job id, job states, squeue
+lines and refusals, scontrol records, which jobs are servers', and the words for a job
+that ended. The poller, the orphan sweep, logout, the SLURM kind and the spawn page read
+Slurm's answers about jobs through here (the partitions' sinfo is cluster.py's)."""
 
 from __future__ import annotations
 
@@ -75,6 +76,18 @@ def parse_poll_answer(stdout: str) -> dict[str, JobState]:
             raise GarbledAnswer(f"unexpected squeue line {line.strip()[:200]!r}")
         states[job_id] = state
     return states
+
+
+def forgotten_job(stderr: str) -> bool:
+    """squeue refused a single job id it no longer knows: an answer (the job is gone),
+    not a failure."""
+    return "Invalid job id specified" in stderr
+
+
+def submitted_job_id(sbatch_output: str) -> str | None:
+    """The job id of `sbatch --parsable` output ("<id>" or "<id>;<cluster>")."""
+    job_id = sbatch_output.strip().split(";")[0]
+    return job_id if job_id.isdigit() else None
 
 
 def server_jobs(listing: str) -> dict[str, str]:

@@ -23,7 +23,7 @@ from .job_poller import JobPoller, JobReport, Presence
 from .jupyterhub_adapter import server_label
 from .options import SpawnOptions
 from .server_kind import SpawnFailed
-from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record
+from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record, submitted_job_id
 from .slurm_time import format_slurm_time
 
 if TYPE_CHECKING:
@@ -109,8 +109,8 @@ class SlurmKind:
             )
         except CommandError as error:
             raise SpawnFailed(f"Slurm refused the job: {error}") from error
-        job_id = output.strip().split(";")[0]
-        if not job_id.isdigit():
+        job_id = submitted_job_id(output)
+        if job_id is None:
             raise SpawnFailed(f"sbatch gave no job id: {output.strip()!r}")
         self.job_id = job_id
         spawner.log.info("%s submitted as Slurm job %s", server_label(spawner), job_id)

@@ -38,7 +38,7 @@ from .server_kind import ServerKind, SpawnFailed
 from .slurm_kind import SlurmKind
 from .token_handover import HandoverForbidden, HandoverRefused
 
-KINDS: dict[str, Callable[[HpclabSpawner], ServerKind]] = {"interactive": InteractiveKind, "slurm": SlurmKind}
+KIND_CLASSES: dict[str, Callable[[HpclabSpawner], ServerKind]] = {"interactive": InteractiveKind, "slurm": SlurmKind}
 
 
 class HpclabSpawner(Spawner):
@@ -171,7 +171,7 @@ class HpclabSpawner(Spawner):
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         self.sandbox = state.get("sandbox", False)
-        make_kind = KINDS.get(state.get("kind", ""))
+        make_kind = KIND_CLASSES.get(state.get("kind", ""))
         if make_kind is not None:
             self.services.start()
             self.server_kind = make_kind(self)
@@ -197,7 +197,7 @@ class HpclabSpawner(Spawner):
         self.startup_error = ""
         self._token_handed_over = False
         self._user_environment = options.environment
-        self.server_kind = KINDS[options.kind](self)
+        self.server_kind = KIND_CLASSES[options.kind](self)
         return await self.server_kind.start(options)
 
     async def poll(self) -> int | None:
@@ -260,7 +260,7 @@ class HpclabSpawner(Spawner):
     # ----- what both kinds use while starting -------------------------------------------
 
     def log_file(self, tag: str) -> str:
-        name = log_file_name(self.name, self.kind or "slurm", tag)
+        name = log_file_name(self.name, self.kind, tag)
         return f"{self.work_root}/{self.user.name}/{LOG_DIR_NAME}/{name}"
 
     async def wait_until_listening(self, end_reason: Callable[[], Awaitable[str | None]]) -> None:

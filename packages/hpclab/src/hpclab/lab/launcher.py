@@ -26,10 +26,12 @@ from urllib.parse import urlsplit
 
 from hpclab.common.sandbox import sandbox_requested
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
+from hpclab.common.upstream import UnsupportedVersion
 from hpclab.common.user_environment import server_environment
 
 from .hub_report import TokenUnavailable, fetch_token, free_port, report_port, report_startup_error, with_port
 from .sandbox.network import Forwarding, Sandbox, SandboxUnavailable, check_support, hub_on_loopback
+from .upstreams import check_all
 
 _MIB = 1024 * 1024
 
@@ -99,6 +101,13 @@ def start_server(command: Sequence[str], environment: MutableMapping[str, str], 
             print(f"[hpclab] The server cannot start without its token: {error}", flush=True)
             return 1
         environment["JUPYTERHUB_SERVICE_URL"] = with_port(environment["JUPYTERHUB_SERVICE_URL"], free_port())
+    try:
+        check_all()
+    except UnsupportedVersion as error:
+        message = f"This cluster's Jupyter environment is one hpclab was not written for ({error}): tell its support."
+        print(f"[hpclab] {message}", flush=True)
+        report_startup_error(environment, message)
+        return 1
     service = urlsplit(environment["JUPYTERHUB_SERVICE_URL"])
     sandbox = None
     if sandboxed:

@@ -8,9 +8,9 @@ from jupyter_server_proxy.handlers import ProxyHandler
 from jupyter_server_proxy.unixsock import UnixResolver
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from hpclab.common.upstream import require_version
+from hpclab.lab.upstreams import require
 
-SERVER_PROXY_VERSION = require_version("jupyter-server-proxy", ("4.",), __name__)
+SERVER_PROXY_VERSION = require("jupyter-server-proxy", __name__)
 MAX_DOWNLOAD = 1 << 40  # streamed, never held in memory
 
 

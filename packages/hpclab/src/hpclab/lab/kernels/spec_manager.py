@@ -19,6 +19,7 @@ from typing import Any
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel
 from traitlets import Float, List, Unicode, default
 
+from .jupyter_client_adapter import stock_kernel_spec
 from .module_index import INDEX_FORMAT, default_spider, index_module_tree, modulepath_of
 from .module_specs import ModuleKernel, module_kernels
 from .refreshing_value import RefreshingValue
@@ -116,11 +117,9 @@ class HpclabKernelSpecManager(KernelSpecManager):
         for name, resource_dir in super().find_kernel_specs().items():
             if name in module_listing:
                 continue
-            try:  # the stock manager's own per-kernel read
-                own[name] = {
-                    "resource_dir": resource_dir,
-                    "spec": self._get_kernel_spec_by_name(name, resource_dir).to_dict(),
-                }
+            try:
+                spec = stock_kernel_spec(self, name, resource_dir)
+                own[name] = {"resource_dir": resource_dir, "spec": spec.to_dict()}
             except NoSuchKernel:
                 continue
             except Exception:
