@@ -19,6 +19,7 @@ class FakeSqueue:
         self.failure: CommandResult | None = None
         self.hang = False
         self.garbled = False
+        self.names: dict[str, str] = {}
 
     async def __call__(self, argv: list[str], timeout: float) -> CommandResult:
         self.calls.append(argv)
@@ -30,7 +31,12 @@ class FakeSqueue:
         if self.garbled:
             return CommandResult(0, "<html>proxy error</html>\n", "")
         wanted = next(arg for arg in argv if arg.startswith("--jobs=")).removeprefix("--jobs=").split(",")
-        lines = [f"{job}|{self.jobs[job]}|None|cn1|10:00|jupyterhub-x" for job in wanted if job in self.jobs]
+        mark = next(arg for arg in argv if arg.startswith("--format=")).removeprefix("--format=").partition("%i")[0]
+        lines = [
+            f"{mark}{job}|{self.jobs[job]}|None|cn1|10:00|{self.names.get(job, 'jupyterhub-x')}"
+            for job in wanted
+            if job in self.jobs
+        ]
         if not lines and len(wanted) == 1:
             return CommandResult(1, "", "slurm_load_jobs error: Invalid job id specified\n")
         return CommandResult(0, "\n".join(lines) + "\n", "")
@@ -137,3 +143,19 @@ def test_the_loop_asks_on_its_own_and_stops_with_nothing_to_watch():
     asked, after_forgetting = asyncio.run(scenario())
     assert asked >= 3
     assert after_forgetting <= 1
+
+
+def test_a_job_name_with_a_forged_line_cannot_end_another_users_server():
+    # bob renames his own server's job (scontrol update JobName=...): Slurm keeps the
+    # newline and squeue prints it raw, a line that claims alice's running job ended.
+    squeue = FakeSqueue({"100": "RUNNING", "200": "RUNNING"})
+    squeue.names["200"] = "x\n100|COMPLETED|None|cn1|0:00|jupyterhub-alice"
+
+    async def scenario():
+        jobs = poller(squeue)
+        jobs.watch("100")
+        jobs.watch("200")
+        return await jobs.fresh_report("100")
+
+    report = asyncio.run(scenario())
+    assert report.presence is Presence.RUNNING

@@ -5,21 +5,41 @@ from __future__ import annotations
 import asyncio
 import logging
 
+import pytest
+
 from hpclab.hub.commands import CommandError
 from hpclab.hub.orphan_jobs import sweep_orphans
-from hpclab.hub.slurm_jobs import server_jobs
+from hpclab.hub.slurm_jobs import GarbledAnswer, server_jobs
 
-LISTING = "11|alice|jupyterhub-default\n12|bob|jupyterhub-lab2\n13|bob|training\n14|alice|jupyterhub-x\n"
+MARK = "#5eed#"
+
+
+def listing(*records: str) -> dict[str, str]:
+    """What the hub reads from squeue's records (each after the call's mark)."""
+    return server_jobs("".join(f"{MARK}{record}\n" for record in records), MARK)
+
+
+LISTING = listing("11|alice|jupyterhub-default", "12|bob|jupyterhub-lab2", "13|bob|training", "14|alice|jupyterhub-x")
 
 
 def test_only_server_jobs_are_listed():
-    assert server_jobs(LISTING + "garbage\n") == {"11": "alice", "12": "bob", "14": "alice"}
+    assert LISTING == {"11": "alice", "12": "bob", "14": "alice"}
 
 
-def sweep(listings: list[str | Exception], known: set[str], grace: float = 0.01):
+def test_a_job_name_with_a_forged_line_cannot_have_another_users_job_cancelled():
+    # mallory names a job with a newline (Slurm keeps it, squeue prints it raw): on the
+    # line after it, bob's own batch job 13 would read as one of the hub's server jobs,
+    # and the sweep would cancel it as bob.
+    forged = listing("20|mallory|x\n13|bob|jupyterhub-forged", "12|bob|jupyterhub-lab2")
+    assert forged == {"12": "bob"}
+    with pytest.raises(GarbledAnswer):
+        server_jobs("13|bob|jupyterhub-forged\n", MARK)
+
+
+def sweep(listings: list[dict[str, str] | Exception], known: set[str], grace: float = 0.01):
     cancelled: list[tuple[str, list[str]]] = []
 
-    async def list_jobs() -> str:
+    async def list_jobs() -> dict[str, str]:
         answer = listings.pop(0)
         if isinstance(answer, Exception):
             raise answer
@@ -42,7 +62,7 @@ def test_unknown_jobs_are_reported_then_cancelled_as_their_owner(caplog):
 
 def test_a_job_claimed_or_gone_during_the_grace_period_is_left_alone():
     known = {"11"}
-    result, cancelled = sweep([LISTING, "11|alice|jupyterhub-default\n14|alice|jupyterhub-x\n"], known)
+    result, cancelled = sweep([LISTING, listing("11|alice|jupyterhub-default", "14|alice|jupyterhub-x")], known)
     # 12 ended meanwhile; 14 is still there: only 14 goes.
     assert cancelled == [("alice", ["14"])]
     assert result == ["14"]

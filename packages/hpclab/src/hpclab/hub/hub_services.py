@@ -15,10 +15,10 @@ import asyncio
 from dataclasses import dataclass
 
 from .cluster import Partition, PartitionCache
-from .commands import CommandResult, check_command, run_command
+from .commands import CommandError, CommandResult, check_command, run_command
 from .job_poller import JobPoller
 from .orphan_jobs import sweep_orphans
-from .slurm_jobs import SERVER_JOBS_FORMAT, server_jobs
+from .slurm_jobs import GarbledAnswer, record_mark, server_jobs, server_jobs_format
 
 
 @dataclass(frozen=True)
@@ -85,20 +85,25 @@ class HubServices:
     async def partitions(self) -> dict[str, Partition]:
         return await self._partitions.get()
 
-    async def list_server_jobs(self, user: str | None = None) -> str:
-        """squeue's listing of server jobs (SERVER_JOBS_FORMAT), of one user or all."""
+    async def list_server_jobs(self, user: str | None = None) -> dict[str, str]:
+        """Server jobs (job id -> user) in Slurm's queue, of one user or all."""
         only = [f"--user={user}"] if user else []
-        return await check_command(
-            [self.settings.command("squeue"), "--noheader", *only, f"--format={SERVER_JOBS_FORMAT}"],
+        mark = record_mark()
+        listing = await check_command(
+            [self.settings.command("squeue"), "--noheader", *only, f"--format={server_jobs_format(mark)}"],
             timeout=self.settings.job_query_timeout,
         )
+        try:
+            return server_jobs(listing, mark)
+        except GarbledAnswer as error:
+            raise CommandError(f"squeue's listing of server jobs was garbled: {error}") from error
 
     async def cancel_as(self, user: str, job_ids: list[str]) -> None:
         await check_command(self.settings.as_user(user, self.settings.command("scancel"), *job_ids), timeout=30)
 
     async def cancel_server_jobs_of(self, user: str) -> list[str]:
         """Cancel every server job of user, queued ones included (logout); their ids."""
-        job_ids = sorted(server_jobs(await self.list_server_jobs(user)), key=int)
+        job_ids = sorted(await self.list_server_jobs(user), key=int)
         if job_ids:
             await self.cancel_as(user, job_ids)
         return job_ids

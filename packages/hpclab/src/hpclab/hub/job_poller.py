@@ -24,7 +24,15 @@ from dataclasses import dataclass
 from enum import Enum
 
 from .commands import CommandError, CommandResult
-from .slurm_jobs import POLL_FORMAT, GarbledAnswer, JobState, describe_end, forgotten_job, parse_poll_answer
+from .slurm_jobs import (
+    GarbledAnswer,
+    JobState,
+    describe_end,
+    forgotten_job,
+    parse_poll_answer,
+    poll_format,
+    record_mark,
+)
 
 Runner = Callable[[list[str], float], Awaitable[CommandResult]]
 log = logging.getLogger(__name__)
@@ -157,7 +165,8 @@ class JobPoller:
 
     async def _ask(self, jobs: Iterable[str]) -> dict[str, JobState] | None:
         """Slurm's answer by job id, or None when there is none to trust."""
-        argv = [self._squeue, "--noheader", "--states=all", f"--jobs={','.join(jobs)}", f"--format={POLL_FORMAT}"]
+        mark = record_mark()
+        argv = [self._squeue, "--noheader", "--states=all", f"--jobs={','.join(jobs)}", f"--format={poll_format(mark)}"]
         try:
             result = await self._run(argv, self.timeout)
         except CommandError as error:
@@ -169,7 +178,7 @@ class JobPoller:
             log.warning("squeue failed; job states are unknown until it answers: %s", result.stderr.strip()[:300])
             return None
         try:
-            return parse_poll_answer(result.stdout)
+            return parse_poll_answer(result.stdout, mark)
         except GarbledAnswer as error:
             log.warning("squeue's answer was garbled; job states are unknown until it answers: %s", error)
             return None

@@ -13,11 +13,10 @@ import logging
 from collections.abc import Awaitable, Callable
 
 from .commands import CommandError
-from .slurm_jobs import server_jobs
 
 log = logging.getLogger(__name__)
 
-ListJobs = Callable[[], Awaitable[str]]
+ListJobs = Callable[[], Awaitable[dict[str, str]]]
 Cancel = Callable[[str, list[str]], Awaitable[None]]
 
 
@@ -32,7 +31,7 @@ async def sweep_orphans(
     """Report unknown server jobs, cancel those still unknown after grace; their ids."""
     await asyncio.sleep(first_delay)
     try:
-        first = {job: user for job, user in server_jobs(await list_jobs()).items() if job not in known()}
+        first = {job: user for job, user in (await list_jobs()).items() if job not in known()}
     except CommandError as error:
         log.warning("Could not look for server jobs unknown to the hub: %s", error)
         return []
@@ -48,7 +47,7 @@ async def sweep_orphans(
         return []
     await asyncio.sleep(grace)
     try:
-        still = server_jobs(await list_jobs())
+        still = await list_jobs()
     except CommandError as error:
         log.warning("Could not check the unknown server jobs again; none cancelled: %s", error)
         return []

@@ -5,16 +5,14 @@ Slurm's answers about jobs through here (the partitions' sinfo is cluster.py's).
 
 from __future__ import annotations
 
+import secrets
 from dataclasses import dataclass
 
 from .batch_script import JOB_NAME_PREFIX
 
 # squeue --format: state, reason, node list, time left, job name (| never occurs in these).
 SQUEUE_FORMAT = "%T|%r|%N|%L|%j"
-# The same, after the job id: what the poller asks for all its jobs at once.
-POLL_FORMAT = f"%i|{SQUEUE_FORMAT}"
-# Job id, user and name: what the sweep and logout read to find server jobs.
-SERVER_JOBS_FORMAT = "%i|%u|%j"
+
 # Every state squeue can print (squeue(1), JOB STATE CODES); anything else is garbled.
 SLURM_STATES = frozenset(
     {
@@ -64,16 +62,39 @@ class GarbledAnswer(ValueError):
     pass
 
 
-def parse_poll_answer(stdout: str) -> dict[str, JobState]:
-    """squeue --format=POLL_FORMAT lines by job id; a line that does not parse spoils all."""
+def record_mark() -> str:
+    """Text squeue prints before each job, new for each call. Slurm lets a job's name hold
+    a newline and squeue prints it raw, so a user could name a job so that its next line
+    reads as another user's job; a record begins with a mark that user cannot know, and
+    whatever else follows a name is part of that name."""
+    return f"#{secrets.token_hex(8)}#"
+
+
+def poll_format(mark: str) -> str:
+    """What the poller asks for all its jobs at once: the job id, then SQUEUE_FORMAT."""
+    return f"{mark}%i|{SQUEUE_FORMAT}"
+
+
+def server_jobs_format(mark: str) -> str:
+    """Job id, user and name: what the sweep and logout read to find server jobs."""
+    return f"{mark}%i|%u|%j"
+
+
+def _records(stdout: str, mark: str) -> list[str]:
+    before, *records = stdout.split(mark)
+    if before.strip():
+        raise GarbledAnswer(f"squeue printed {before.strip()[:200]!r} before its first job")
+    return [record.rstrip("\n") for record in records]
+
+
+def parse_poll_answer(stdout: str, mark: str) -> dict[str, JobState]:
+    """squeue --format=poll_format(mark) records by job id; one that does not parse spoils all."""
     states = {}
-    for line in stdout.splitlines():
-        if not line.strip():
-            continue
-        job_id, _, rest = line.strip().partition("|")
+    for record in _records(stdout, mark):
+        job_id, _, rest = record.partition("|")
         state = parse_squeue_line(rest)
         if not job_id.isdigit() or state is None or state.state not in SLURM_STATES:
-            raise GarbledAnswer(f"unexpected squeue line {line.strip()[:200]!r}")
+            raise GarbledAnswer(f"unexpected squeue line {record[:200]!r}")
         states[job_id] = state
     return states
 
@@ -90,12 +111,13 @@ def submitted_job_id(sbatch_output: str) -> str | None:
     return job_id if job_id.isdigit() else None
 
 
-def server_jobs(listing: str) -> dict[str, str]:
-    """Job id -> user, from `squeue --noheader --format=SERVER_JOBS_FORMAT`, server jobs only."""
+def server_jobs(listing: str, mark: str) -> dict[str, str]:
+    """Job id -> user, from `squeue --noheader --format=server_jobs_format(mark)`, server
+    jobs only (a name with a newline is none of the hub's)."""
     jobs = {}
-    for line in listing.splitlines():
-        job_id, user, name = ([*line.strip().split("|"), "", ""])[:3]
-        if job_id.isdigit() and user and name.startswith(f"{JOB_NAME_PREFIX}-"):
+    for record in _records(listing, mark):
+        job_id, user, name = ([*record.split("|", 2), "", ""])[:3]
+        if job_id.isdigit() and user and name.startswith(f"{JOB_NAME_PREFIX}-") and "\n" not in name:
             jobs[job_id] = user
     return jobs
 
