@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 PROGRAM = r"""
-import fcntl, json, os, re, socket, subprocess, sys
+import fcntl, json, os, re, socket, subprocess, sys, time
 STATE = STATE_FILE
 FIELDS = {"i": "id", "T": "state", "r": "reason", "N": "node", "L": "left", "j": "name", "u": "user"}
 ALIVE = ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING")
@@ -55,6 +55,11 @@ if program == "sbatch":
     state["next_id"] += 1
     state["jobs"][job] = {"id": job, "user": os.environ.get("FAKE_SUDO_USER", ""), "name": name,
                           "state": "PENDING", "reason": "Priority", "node": "", "left": "30:00", "script": script}
+    if state.get("sbatch_answer_delay"):
+        # A slurmctld that queued the job and is slow to confirm it.
+        save(state)
+        lock.close()
+        time.sleep(state["sbatch_answer_delay"])
     print(job)
 elif program == "squeue":
     wanted = option("jobs").split(",") if option("jobs") else None
@@ -67,7 +72,9 @@ elif program == "squeue":
     for j in jobs:
         print(re.sub(r"%(\w)", lambda m: j[FIELDS[m.group(1)]], option("format")))
 elif program == "scancel":
-    for job in sys.argv[1:]:
+    named = [j["id"] for j in state["jobs"].values() if option("name") and j["name"] == option("name")
+             and j["user"] == option("user")]
+    for job in [a for a in sys.argv[1:] if not a.startswith("--")] + named:
         if job in state["jobs"] and state["jobs"][job]["state"] in ALIVE:
             state["jobs"][job].update(state="CANCELLED", reason="None")
 elif program == "sinfo":
@@ -128,6 +135,9 @@ class FakeSlurm:
 
     def set_job(self, job_id: str, **fields: str) -> None:
         self._update(lambda state: state["jobs"][job_id].update(fields))
+
+    def delay_sbatch_answers(self, seconds: float) -> None:
+        self._update(lambda state: state.__setitem__("sbatch_answer_delay", seconds))
 
     def add_job(self, job_id: str, user: str, name: str, state: str = "PENDING") -> None:
         job = {"id": job_id, "user": user, "name": name, "state": state, "reason": "Priority", "node": "", "left": ""}

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import signal
 import sys
 
 import pytest
@@ -71,8 +72,64 @@ def test_an_interrupted_command_leaves_no_process():
     assert asyncio.run(scenario()) == 0
 
 
+RELAYING_PARENT = [
+    sys.executable,
+    "-c",
+    # What sudo does: run the command as a child and pass SIGTERM on to it (it cannot
+    # pass on SIGKILL).
+    "import signal, subprocess, sys\n"
+    "child = subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)'])\n"
+    "signal.signal(signal.SIGTERM, lambda *_: child.terminate())\n"
+    "sys.exit(child.wait())\n",
+]
+
+
+def test_an_interrupted_command_behind_sudo_leaves_no_process():
+    """The hub runs sbatch and the root helper through sudo: killing sudo would leave
+    the command it runs going on (an sbatch that submits a job nobody tracks)."""
+
+    async def scenario() -> list[int]:
+        task = asyncio.create_task(run_command(RELAYING_PARENT))
+        await asyncio.sleep(1)
+        commands = _descendants()
+        task.cancel()
+        # Not awaited to its end: with the command's pipes still open it would wait out
+        # the command.
+        await asyncio.wait({task}, timeout=10)
+        left = [pid for pid in commands if _state(pid) != "Z"]
+        for pid in left:
+            os.kill(pid, signal.SIGKILL)
+        with pytest.raises(asyncio.CancelledError):
+            await task
+        return left
+
+    assert asyncio.run(scenario()) == []
+
+
+def _state(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return "Z"
+
+
+def _descendants() -> set[int]:
+    found: set[int] = set()
+    parents = {os.getpid()}
+    while parents:
+        children = {pid for parent in parents for pid in _children_of(parent)} - found
+        found |= children
+        parents = children
+    return found
+
+
 def _children() -> set[int]:
-    me = str(os.getpid())
+    return _children_of(os.getpid())
+
+
+def _children_of(parent: int) -> set[int]:
+    me = str(parent)
     found = set()
     for entry in os.listdir("/proc"):
         if entry.isdigit():

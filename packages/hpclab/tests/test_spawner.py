@@ -226,6 +226,23 @@ def test_a_startup_error_from_the_node_fails_the_spawn_at_once_with_its_log(slur
     )
 
 
+def test_a_start_interrupted_before_sbatch_confirms_leaves_no_job(slurm):
+    """A logout or a stop while slurmctld is slow to answer sbatch: the job it queued
+    has no id on the hub's side yet, and must not run on, unseen, holding resources."""
+
+    async def scenario():
+        slurm.delay_sbatch_answers(30)
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, SLURM_OPTIONS)
+        await until(lambda: slurm.jobs.get("100"))
+        starting.cancel()
+        await asyncio.gather(starting, return_exceptions=True)
+        return spawner.summary().get("job")
+
+    assert not run(scenario)
+    assert slurm.jobs["100"]["state"] == "CANCELLED"
+
+
 def test_stopping_a_queued_server_cancels_its_job_as_its_owner(slurm):
     async def scenario():
         spawner = new_spawner(slurm, FakeUser(USER))

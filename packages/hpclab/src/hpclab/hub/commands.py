@@ -4,12 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import signal
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 
 class CommandError(RuntimeError):
     """A command failed, timed out or could not be started; the message says which."""
+
+
+class CommandTimedOut(CommandError):
+    """A command was stopped before it answered: what it was doing may have been done."""
 
 
 @dataclass(frozen=True)
@@ -43,21 +48,34 @@ async def run_command(
         async with asyncio.timeout(timeout):
             stdout, stderr = await process.communicate(input_text.encode() if input_text is not None else None)
     except TimeoutError as error:
-        _kill(process)
-        await process.wait()
-        raise CommandError(f"{argv[0]} did not answer within {timeout:g} s") from error
+        await _stop(process)
+        raise CommandTimedOut(f"{argv[0]} did not answer within {timeout:g} s") from error
     except asyncio.CancelledError:
         # An interrupted start (a logout) leaves no command behind.
-        _kill(process)
-        await asyncio.shield(process.wait())
+        await asyncio.shield(_stop(process))
         raise
     return CommandResult(process.returncode or 0, stdout.decode(errors="replace"), stderr.decode(errors="replace"))
 
 
-def _kill(process: asyncio.subprocess.Process) -> None:
-    # The command may have ended since its last output: nothing is left to kill.
+STOP_GRACE_SECONDS = 5.0
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    """SIGTERM first: sudo passes it on to the command it runs, and cannot pass on a
+    SIGKILL, which would leave that command (an sbatch, the root helper) going on."""
+    _signal(process, signal.SIGTERM)
+    try:
+        async with asyncio.timeout(STOP_GRACE_SECONDS):
+            await process.wait()
+    except TimeoutError:
+        _signal(process, signal.SIGKILL)
+        await process.wait()
+
+
+def _signal(process: asyncio.subprocess.Process, signum: int) -> None:
+    # The command may have ended since its last output: nothing is left to signal.
     with contextlib.suppress(ProcessLookupError):
-        process.kill()
+        process.send_signal(signum)
 
 
 async def check_command(argv: Sequence[str], **kwargs: object) -> str:

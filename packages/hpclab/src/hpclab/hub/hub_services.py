@@ -101,6 +101,12 @@ class HubServices:
     async def cancel_as(self, user: str, job_ids: list[str]) -> None:
         await check_command(self.settings.as_user(user, self.settings.command("scancel"), *job_ids), timeout=30)
 
+    async def cancel_named_as(self, user: str, name: str) -> None:
+        """Cancel user's jobs of that name: a submit interrupted before sbatch gave its
+        job id may still have queued one."""
+        scancel = self.settings.command("scancel")
+        await check_command(self.settings.as_user(user, scancel, f"--user={user}", f"--name={name}"), timeout=30)
+
     async def cancel_server_jobs_of(self, user: str) -> list[str]:
         """Cancel every server job of user, queued ones included (logout); their ids."""
         job_ids = sorted(await self.list_server_jobs(user), key=int)

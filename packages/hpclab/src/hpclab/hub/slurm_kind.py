@@ -16,8 +16,8 @@ from typing import TYPE_CHECKING, Any
 
 from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_VARIABLES
 
-from .batch_script import render_batch_script
-from .commands import CommandError, check_command, run_command
+from .batch_script import job_name, render_batch_script
+from .commands import CommandError, CommandTimedOut, check_command, run_command
 from .hub_urls import hub_urls_through
 from .job_poller import JobPoller, JobReport, Presence
 from .jupyterhub_adapter import server_label
@@ -107,6 +107,11 @@ class SlurmKind:
                 env=env,
                 timeout=60,
             )
+        except (CommandTimedOut, asyncio.CancelledError) as interruption:
+            await asyncio.shield(self._cancel_unconfirmed_job())
+            if isinstance(interruption, asyncio.CancelledError):
+                raise
+            raise SpawnFailed(f"Slurm did not confirm the job: {interruption}") from interruption
         except CommandError as error:
             raise SpawnFailed(f"Slurm refused the job: {error}") from error
         job_id = submitted_job_id(output)
@@ -115,6 +120,15 @@ class SlurmKind:
         self.job_id = job_id
         spawner.log.info("%s submitted as Slurm job %s", server_label(spawner), job_id)
         self._poller.watch(job_id)
+
+    async def _cancel_unconfirmed_job(self) -> None:
+        """sbatch, stopped before it gave the job id, may have queued the job: a job
+        nobody tracks would hold the user's resources until its time limit."""
+        spawner = self._spawner
+        try:
+            await spawner.services.cancel_named_as(spawner.user.name, job_name(spawner.name))
+        except CommandError as error:
+            spawner.log.warning("%s: an unconfirmed job may be left: %s", server_label(spawner), error)
 
     async def _end_reason(self) -> str | None:
         if self._absorb(await self._poller.fresh_report(self.job_id)) is not Presence.ENDED:
