@@ -14,7 +14,7 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, Request, expect
 
 from conftest import as_user
-from webpages import HUB, SCREENSHOTS, log_in, screenshot
+from webpages import HUB, SCREENSHOTS, log_in, open_sidebar_panel, screenshot
 
 SERVER = "browser"
 LAB = f"{HUB}/user/alice/{SERVER}/lab"
@@ -40,15 +40,6 @@ def page(browser: Browser, alice) -> Iterator[Page]:
 def launcher_section(page: Page, category: str):
     title = page.locator(".jp-Launcher-sectionTitle", has_text=re.compile(f"^{re.escape(category)}$"))
     return page.locator(".jp-Launcher-section", has=title)
-
-
-def open_sidebar_panel(page: Page, tab_selector: str) -> Locator:
-    """Show a left sidebar panel and return it; clicking the tab of the panel already
-    shown would hide it."""
-    tab = page.locator(f".jp-SideBar.jp-mod-left .lm-TabBar-tab{tab_selector}")
-    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
-        tab.click()
-    return page.locator(f"[id='{tab.get_attribute('data-id')}']")
 
 
 def test_login_form_and_slurm_server_from_the_spawn_form(page: Page, node):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from playwright.sync_api import Page
+from playwright.sync_api import Locator, Page
 
 from conftest import HUB_PORT, REPO, password
 
@@ -26,3 +26,12 @@ def log_in(page: Page, user: str, step: str = "") -> None:
         screenshot(page, step)
     page.click("#login_submit")
     page.wait_for_url(re.compile(r"/hub/(home|spawn)"))
+
+
+def open_sidebar_panel(page: Page, tab_selector: str) -> Locator:
+    """Show a left sidebar panel and return it; clicking the tab of the panel already
+    shown would hide it."""
+    tab = page.locator(f".jp-SideBar.jp-mod-left .lm-TabBar-tab{tab_selector}")
+    if "lm-mod-current" not in (tab.get_attribute("class") or ""):
+        tab.click()
+    return page.locator(f"[id='{tab.get_attribute('data-id')}']")

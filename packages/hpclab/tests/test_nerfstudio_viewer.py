@@ -4,11 +4,13 @@ pointed at the training's proxied websocket."""
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import parse_qs, urlsplit
+import os
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
 from tornado import httpclient, httpserver, netutil, web
 
+from hpclab.lab.apps import nerfstudio_viewer
 from hpclab.lab.apps.nerfstudio_viewer import application, server_base, training_port
 
 PREFIX = "/user/alice/jupyterlab_nerf/nerfstudio/0"
@@ -74,3 +76,22 @@ def test_the_guides_url_opens_the_trainings_viewer(training_runs):
     else:
         assert page.code == 502
         assert "No Nerfstudio training answers on port" in page.body.decode()
+
+
+def test_a_viewer_link_to_another_users_port_does_not_serve_their_page(monkeypatch):
+    """bob's page served by alice's viewer would run in alice's origin, as her."""
+    monkeypatch.setattr(nerfstudio_viewer, "port_receivers", lambda port: {os.getuid() + 1})
+
+    async def scenario():
+        bobs, bobs_port = listening(web.Application([(r"/(.*)", TrainingPage)]))
+        viewer, port = listening(application(PREFIX, 7007))
+        try:
+            return await ask(port, f"{PREFIX}/?{urlencode({'websocket': PROXIED.format(port=bobs_port)})}")
+        finally:
+            viewer.stop()
+            bobs.stop()
+
+    page = asyncio.run(scenario())
+    assert page.code == 403
+    assert "training page" not in page.body.decode()
+    assert "Nothing of yours listens on 127.0.0.1:" in page.body.decode()

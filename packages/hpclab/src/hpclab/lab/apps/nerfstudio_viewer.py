@@ -7,7 +7,8 @@ user guide's URL work as printed:
 
     <server>/nerfstudio/0/?websocket_url=wss://<hub>/user/<user>/<server>/proxy/7007/
 
-It serves the training's own viewer page (so page and training always speak the same
+It serves the training's own viewer page, from a port its own user listens on only (the
+page is served at the user's origin: another user's page there could act as them), (so page and training always speak the same
 viser protocol version) and hands it the websocket URL under the name viser's page reads
 (`websocket`). Opened with no URL at all, it fills in the training's port of this launch
 (7007, or --viewer-port). When no training answers, the page says so.
@@ -19,11 +20,14 @@ import argparse
 import asyncio
 import html
 import json
+import os
 import re
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit
 
 from tornado import httpclient, httpserver, netutil, web
+
+from .own_ports import PROXY_ADDRESS, port_receivers
 
 DEFAULT_VIEWER_PORT = 7007
 GUIDE_PARAMETER = "websocket_url"
@@ -62,6 +66,11 @@ open <code>?websocket_url=.../proxy/&lt;port&gt;/</code> with that port.</p>
 <p>Error: {error}</p>
 """
 
+_NOT_YOURS_PAGE = """<!doctype html><meta charset="utf-8"><title>Nerfstudio viewer: not your training</title>
+<h1>Nothing of yours listens on {address}:{port} of this node</h1>
+<p>The viewer opens only a training that you run yourself on this node.</p>
+"""
+
 
 class ViewerHandler(web.RequestHandler):
     def initialize(self, prefix: str, viewer_port: int) -> None:
@@ -69,24 +78,37 @@ class ViewerHandler(web.RequestHandler):
         self.viewer_port = viewer_port
 
     async def get(self, rest: str) -> None:
-        websocket = self.get_query_argument(VISER_PARAMETER, "")
-        if not websocket:
-            guide_url = self.get_query_argument(GUIDE_PARAMETER, "")
-            if guide_url:
-                self.redirect(f"{self.prefix}/{rest}?{urlencode({VISER_PARAMETER: guide_url})}")
-            else:
-                self.finish(
-                    _FILL_IN_PAGE.format(
-                        # A JSON string is a JavaScript string; no "<" can end the script.
-                        base=json.dumps(server_base(self.prefix)).replace("<", "\\u003c"),
-                        port=self.viewer_port,
-                        parameter=GUIDE_PARAMETER,
-                    )
-                )
+        if rest:
+            # The page's own files (viser inlines them all today), from this launch's training.
+            await self.serve_training(self.viewer_port, rest)
             return
-        port = training_port(websocket, self.viewer_port)
+        websocket = self.get_query_argument(VISER_PARAMETER, "")
+        if websocket:
+            await self.serve_training(training_port(websocket, self.viewer_port), "")
+            return
+        guide_url = self.get_query_argument(GUIDE_PARAMETER, "")
+        if guide_url:
+            self.redirect(f"{self.prefix}/?{urlencode({VISER_PARAMETER: guide_url})}")
+            return
+        self.finish(
+            _FILL_IN_PAGE.format(
+                # A JSON string is a JavaScript string; no "<" can end the script.
+                base=json.dumps(server_base(self.prefix)).replace("<", "\\u003c"),
+                port=self.viewer_port,
+                parameter=GUIDE_PARAMETER,
+            )
+        )
+
+    async def serve_training(self, port: int, path: str) -> None:
+        receivers = port_receivers(port)
+        if receivers and receivers != {os.getuid()}:
+            self.set_status(403)
+            self.finish(_NOT_YOURS_PAGE.format(address=PROXY_ADDRESS, port=port))
+            return
         try:
-            response = await httpclient.AsyncHTTPClient().fetch(f"http://127.0.0.1:{port}/{rest}", request_timeout=30)
+            response = await httpclient.AsyncHTTPClient().fetch(
+                f"http://{PROXY_ADDRESS}:{port}/{path}", request_timeout=30
+            )
         except (OSError, httpclient.HTTPClientError) as error:
             self.set_status(502)
             self.finish(_NO_TRAINING_PAGE.format(port=port, error=html.escape(str(error))))
