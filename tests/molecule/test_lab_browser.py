@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from urllib.parse import urlsplit
 
 import pytest
-from playwright.sync_api import Browser, Locator, Page, Request, expect
+from playwright.sync_api import Browser, Page, Request, expect
 
 from conftest import as_user
 from webpages import HUB, SCREENSHOTS, log_in, open_sidebar_panel, screenshot

@@ -116,7 +116,7 @@ def test_a_viewer_link_to_bobs_port_does_not_serve_bobs_page_as_alice(lab: Lab, 
     node(compute_node).check_output(
         as_user(
             "bob",
-            "mkdir -p ~/trap && echo \"<title>bob's page</title>\" > ~/trap/index.html && "
+            'mkdir -p ~/trap && echo "<title>bob\'s page</title>" > ~/trap/index.html && '
             "(setsid python3 -m http.server 7011 --bind 127.0.0.1 --directory ~/trap > /dev/null 2>&1 &)",
         )
     )
@@ -157,7 +157,8 @@ def test_ray_dashboard_from_the_dashboards_category(lab: Lab):
     # The dashboard's own page, reading the head's state through the proxy: the notebook
     # that started the head is its job.
     expect(dashboard.get_by_role("heading", name="Recent jobs")).to_be_visible(timeout=90_000)
-    expect(dashboard.get_by_role("link", name=re.compile(r"\(interactive_shell\) .*ipykernel_launcher"))).to_be_visible()
+    notebook_job = re.compile(r"\(interactive_shell\) .*ipykernel_launcher")
+    expect(dashboard.get_by_role("link", name=notebook_job)).to_be_visible()
     screenshot(dashboard, "21-ray-dashboard")
     dashboard.close()
 
@@ -199,9 +200,6 @@ def test_a_notebook_opens_as_a_voila_app_with_voila_in_its_kernels_environment(l
     page.locator(".jp-NotebookPanel-toolbar [title='Render with Voilà']").click()
     # Written outside the Lab, the notebook is not trusted yet: Voila asks first.
     page.locator(".jp-Dialog").get_by_role("button", name="Render anyway").click()
-    page.wait_for_timeout(20000)
-    screenshot(page, "23-voila-debug")
-    print("IFRAMES", page.evaluate("Array.from(document.querySelectorAll('iframe')).map(f => f.src + ' | ' + f.className + ' | ' + f.parentElement.className)"))
-    frame = page.frame_locator(".jp-VoilaPreview iframe, iframe[src*='voila/render']").first
+    frame = page.frame_locator(f"iframe[src*='{lab.path}/voila/render/voila-app.ipynb']")
     expect(frame.get_by_text("Voila app of /cluster/software/envs/python-3.11-science")).to_be_visible(timeout=120_000)
     screenshot(page, "23-voila-preview")

@@ -22,6 +22,7 @@ from traitlets.config import Configurable
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 
 from .catalogue import app_route, catalogue
+from .content_policy import HEADER, policy_transform
 from .handlers import (
     AppHandler,
     AppProxyHandler,
@@ -85,4 +86,8 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
             (route(r"/proxy/absolute/([^/:@]+):(\d+)(/.*|)"), HostPortProxyHandler, {"absolute_url": True}),
         ],
     )
+    policy = serverapp.web_app.settings.get("headers", {}).get(HEADER)
+    if policy:
+        framed = [route("/voila/render/"), route("/proxy/"), *(route(f"/{name}/") for name in apps)]
+        serverapp.web_app.add_transform(policy_transform(policy, framed))
     serverapp.log.info("hpclab apps: %s", ", ".join(apps) or "none configured")

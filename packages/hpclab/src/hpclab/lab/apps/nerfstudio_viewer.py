@@ -7,11 +7,12 @@ user guide's URL work as printed:
 
     <server>/nerfstudio/0/?websocket_url=wss://<hub>/user/<user>/<server>/proxy/7007/
 
-It serves the training's own viewer page, from a port its own user listens on only (the
-page is served at the user's origin: another user's page there could act as them), (so page and training always speak the same
-viser protocol version) and hands it the websocket URL under the name viser's page reads
-(`websocket`). Opened with no URL at all, it fills in the training's port of this launch
-(7007, or --viewer-port). When no training answers, the page says so.
+It serves the training's own viewer page (so page and training always speak the same viser
+protocol version), only from a port its own user alone listens on (the page runs at the
+user's origin: another user's page there could act as them), and hands it the websocket URL
+under the name viser's page reads (`websocket`). Opened with no URL at all, it fills in the
+training's port of this launch (7007, or --viewer-port). When no training answers, the page
+says so.
 """
 
 from __future__ import annotations
