@@ -11,6 +11,7 @@ import shlex
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -59,6 +60,30 @@ def node() -> Callable[[str], Host]:
 def as_user(user: str, script: str) -> str:
     """A command that runs script in user's login shell (so Lmod and $WORK are set)."""
     return f"su - {shlex.quote(user)} -c {shlex.quote(script)}"
+
+
+BOBS_PAGE_TITLE = "bob's page"
+
+
+@contextmanager
+def bobs_page_on(host: Host, port: int) -> Iterator[None]:
+    """bob's web page on the node's loopback port: the attacks that try to have it served
+    at alice's URLs (where it would run as her) look for its title."""
+    host.check_output(
+        as_user(
+            "bob",
+            f'mkdir -p ~/trap && echo "<title>{BOBS_PAGE_TITLE}</title>" > ~/trap/index.html && '
+            f"(setsid python3 -m http.server {port} --bind 127.0.0.1 --directory ~/trap > /dev/null 2>&1 &)",
+        )
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while host.run(f"curl -sf -m 2 http://127.0.0.1:{port}/ -o /dev/null").rc != 0:
+            assert time.monotonic() < deadline, f"bob's page did not come up on port {port}"
+            time.sleep(0.5)
+        yield
+    finally:
+        host.run(f"pkill -u bob -f 'http.server {port}'")
 
 
 REPO = Path(__file__).resolve().parents[2]

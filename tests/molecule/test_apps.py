@@ -10,7 +10,7 @@ import time
 import pytest
 from playwright.sync_api import expect
 
-from conftest import REPO, as_user
+from conftest import BOBS_PAGE_TITLE, REPO, as_user, bobs_page_on
 from hubclient import LabKernel
 from webpages import HUB, log_in, screenshot
 
@@ -146,11 +146,85 @@ def test_novnc_desktop_on_the_visu_node_in_the_browser(alice, browser):
         alice.stop("visu")
 
 
-def test_code_server_that_is_not_installed_says_so(alice_lab):
+CODE_SERVER_MODULE = "code-server/4.139.1"
+
+
+@pytest.fixture(scope="module")
+def alice_code_server(alice_lab, node):
+    """code-server from its module, as the launch dialog starts it (one endpoint)."""
     alice, path = alice_lab
-    response, _ = launch(alice, path, "code-server", 0)
-    assert response.status_code == 502
-    assert "code-server is not installed on this cluster" in response.json()["message"]
+    node("hub").check_output(as_user("alice", "echo 'print(1)' > ~/from-home.py"))
+    load_module(alice, path, CODE_SERVER_MODULE)
+    response, seconds = launch(alice, path, "code-server", 0)
+    assert response.status_code == 200, response.text
+    TIMINGS["code_server_s"] = round(seconds, 2)
+    assert response.json()["url"] == f"{path}/code-server/0/"
+    return alice, path
+
+
+def test_code_server_has_one_endpoint(alice_lab):
+    alice, path = alice_lab
+    apps = {app["name"]: app for app in alice.server_request("GET", path, "/hpclab/api/apps").json()["apps"]}
+    assert apps["code-server"]["endpoints"] == 1
+    response, _ = launch(alice, path, "code-server", 1)
+    assert response.status_code == 404
+
+
+def code_server_listeners(host, kind: str) -> list[str]:
+    """The local addresses alice's code-server processes listen on (ss -x: Unix, -t: TCP)."""
+    pids = set(host.check_output("pgrep -u alice -f code-server").split())
+    return [
+        line.split()[4]
+        for line in host.check_output(f"ss -Hl{kind}p").splitlines()
+        if pids & set(re.findall(r"pid=(\d+)", line))
+    ]
+
+
+def test_code_server_opens_alices_home_on_a_unix_socket(alice_code_server, node, browser):
+    _, path = alice_code_server
+    # It listens on a Unix socket in alice's private runtime directory and on no TCP port.
+    sockets = code_server_listeners(node("hub"), "x")
+    app_socket = next(socket_path for socket_path in sockets if socket_path.endswith("/code-server-0.sock"))
+    assert node("hub").check_output(f"stat -c '%U %a' {app_socket.rsplit('/', 1)[0]}") == "alice 700"
+    assert code_server_listeners(node("hub"), "t") == []
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1300, "height": 800})
+    try:
+        page = context.new_page()
+        log_in(page, "alice")
+        page.goto(f"{HUB}{path}/code-server/0/")
+        # The workbench's explorer shows alice's home folder and her file in it: the page
+        # and its websocket to the server both went through her Lab.
+        expect(page.get_by_role("treeitem", name="from-home.py")).to_be_visible(timeout=90_000)
+        expect(page).to_have_title(re.compile(r"\balice\b"))
+        screenshot(page, "13-code-server")
+    finally:
+        context.close()
+
+
+def test_alices_code_server_does_not_serve_bobs_port(alice_code_server, node):
+    """code-server's own /proxy/<port> forwards to any port of the node: bob's page
+    would be served at alice's URL, in her origin, as her."""
+    alice, path = alice_code_server
+    with bobs_page_on(node("hub"), 7012):
+        for route in ("proxy", "absproxy"):
+            response = alice.http.get(alice.url(f"{path}/code-server/0/{route}/7012/"), timeout=60)
+            assert BOBS_PAGE_TITLE not in response.text
+            assert response.status_code in (403, 404)
+
+
+def test_bob_reaches_nothing_of_alices_code_server(alice_code_server, login, node):
+    _, path = alice_code_server
+    # Every Unix socket alice's code-server listens on (its own, its IPC hooks for
+    # terminals): none is abstract (those have no permissions), bob can connect to none.
+    sockets = code_server_listeners(node("hub"), "x")
+    assert sockets
+    assert all(socket_path.startswith("/") for socket_path in sockets), sockets
+    connect = "python3 -c 'import socket, sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])' {}"
+    for socket_path in sockets:
+        assert node("hub").run(connect.format(socket_path)).rc == 0, socket_path
+        assert node("hub").run(as_user("bob", connect.format(socket_path))).rc != 0, socket_path
+    bob = login("bob")
+    assert bob.http.get(bob.url(f"{path}/code-server/0/"), timeout=60).status_code in (403, 404)
 
 
 def test_running_apps_are_listed_and_a_shut_down_app_is_gone(alice_lab, node):

@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 import pytest
 from playwright.sync_api import Browser, Page, Request, expect
 
-from conftest import as_user
+from conftest import REPO, as_user
 from webpages import HUB, SCREENSHOTS, log_in, open_sidebar_panel, screenshot
 
 SERVER = "browser"
@@ -21,6 +21,7 @@ LAB = f"{HUB}/user/alice/{SERVER}/lab"
 # The user guide's order ("Launcher categories").
 CATEGORIES = ("Notebook", "Applications", "Dashboards", "HPC Tools", "Documentation", "Console", "Other")
 DOCUMENTATION = ("JupyterLab", "Slurm", "Lmod", "Python", "Dask")
+ICONS = REPO / "files" / "icons"
 DEMO_MODULES = ("python/3.11-base", "python/3.11-science", "demo-project/1.0")
 TIMINGS: dict[str, float] = {}
 
@@ -77,6 +78,42 @@ def test_launcher_shows_the_guides_categories_in_its_order_and_the_documentation
     tab.close()
     assert "Slurm Dashboard" in launcher_section(page, "HPC Tools").locator(".jp-LauncherCard-label").all_inner_texts()
     screenshot(page, "04-launcher-categories")
+
+
+# Launcher entries and the bundle's logo each shows (files/icons); None: the initials badge.
+LOGOS = {
+    ("Documentation", "JupyterLab"): "jupyter.svg",
+    ("Documentation", "Slurm"): None,
+    ("Documentation", "Lmod"): None,
+    ("Documentation", "Python"): "python.svg",
+    ("Documentation", "Dask"): "dask.svg",
+    ("Dashboards", "Dask dashboard"): "dask.svg",
+    ("Dashboards", "Ray dashboard"): "ray.svg",
+    ("Applications", "TensorBoard"): "tensorflow.svg",
+    ("Applications", "MLflow"): "mlflow.svg",
+    ("Applications", "noVNC desktop"): "novnc.svg",
+    ("Applications", "code-server"): "coder.svg",
+    ("Applications", "Nerfstudio viewer"): None,
+}
+
+
+def first_path_data(svg: str) -> str:
+    """The start of an SVG's first path, whitespace as a parsed document has it."""
+    data = re.search(r'\sd="([^"]+)"', svg)
+    assert data is not None
+    return " ".join(data.group(1).split())[:40]
+
+
+def test_launcher_entries_show_their_projects_logos(page: Page):
+    for (category, label), logo in LOGOS.items():
+        label_text = re.compile(f"^{re.escape(label)}$")
+        card = launcher_section(page, category).locator(".jp-LauncherCard", has_text=label_text)
+        icon = " ".join(card.locator(".jp-LauncherCard-icon svg").first.evaluate("svg => svg.outerHTML").split())
+        if logo is None:
+            assert f">{label[0]}</text>" in icon, (label, icon[:200])
+        else:
+            assert "</text>" not in icon, (label, icon[:200])
+            assert first_path_data((ICONS / logo).read_text()) in icon, (label, logo)
 
 
 # How Chromium reports a request its Content-Security-Policy stopped: Debian's chromium

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from conftest import as_user
+from conftest import BOBS_PAGE_TITLE, as_user, bobs_page_on
 from hubclient import HubSession, LabKernel
 from webpages import HUB, log_in, open_sidebar_panel, screenshot
 
@@ -113,22 +113,12 @@ def test_a_viewer_link_to_bobs_port_does_not_serve_bobs_page_as_alice(lab: Lab, 
     """bob listens on alice's node and sends her a viewer link to his port: his page
     would run in alice's origin, as her."""
     compute_node = lab.run("import socket; print(socket.gethostname())")
-    node(compute_node).check_output(
-        as_user(
-            "bob",
-            'mkdir -p ~/trap && echo "<title>bob\'s page</title>" > ~/trap/index.html && '
-            "(setsid python3 -m http.server 7011 --bind 127.0.0.1 --directory ~/trap > /dev/null 2>&1 &)",
-        )
-    )
-    try:
-        time.sleep(2)
+    with bobs_page_on(node(compute_node), 7011):
         link = f"{lab.path}/nerfstudio/0/?websocket=wss://elsewhere/proxy/7011/"
         response = lab.alice.http.get(lab.alice.url(link), timeout=60)
         assert response.status_code == 403
-        assert "bob's page" not in response.text
+        assert BOBS_PAGE_TITLE not in response.text
         assert "Nothing of yours listens on 127.0.0.1:7011" in response.text
-    finally:
-        node(compute_node).run("pkill -u bob -f 'http.server 7011'")
 
 
 def test_ray_dashboard_from_the_dashboards_category(lab: Lab):
