@@ -151,15 +151,23 @@ CODE_SERVER_MODULE = "code-server/4.139.1"
 
 @pytest.fixture(scope="module")
 def alice_code_server(alice_lab, node):
-    """code-server from its module, as the launch dialog starts it (one endpoint)."""
-    alice, path = alice_lab
-    node("hub").check_output(as_user("alice", "echo 'print(1)' > ~/from-home.py"))
+    """code-server from its module, as the launch dialog starts it (one endpoint), in a
+    server of its own that alice started with umask 000 in her profile: a user's own
+    settings must not open her apps' sockets to others."""
+    alice, _ = alice_lab
+    node("hub").check_output(as_user("alice", "echo 'print(1)' > ~/from-home.py && cp ~/.profile ~/.profile.orig"))
+    node("hub").check_output(as_user("alice", "echo 'umask 000' >> ~/.profile"))
+    try:
+        path = alice.open_server("code", INTERACTIVE)
+    finally:
+        node("hub").check_output(as_user("alice", "mv ~/.profile.orig ~/.profile"))
     load_module(alice, path, CODE_SERVER_MODULE)
     response, seconds = launch(alice, path, "code-server", 0)
     assert response.status_code == 200, response.text
     TIMINGS["code_server_s"] = round(seconds, 2)
     assert response.json()["url"] == f"{path}/code-server/0/"
-    return alice, path
+    yield alice, path
+    alice.stop("code")
 
 
 def test_code_server_has_one_endpoint(alice_lab):
@@ -171,11 +179,12 @@ def test_code_server_has_one_endpoint(alice_lab):
 
 
 def code_server_listeners(host, kind: str) -> list[str]:
-    """The local addresses alice's code-server processes listen on (ss -x: Unix, -t: TCP)."""
+    """The local addresses alice's code-server processes listen on (ss -x: Unix, -t: TCP).
+    ss runs as alice: root in the container may not read another user's descriptors."""
     pids = set(host.check_output("pgrep -u alice -f code-server").split())
     return [
         line.split()[4]
-        for line in host.check_output(f"ss -Hl{kind}p").splitlines()
+        for line in host.check_output(as_user("alice", f"ss -Hl{kind}p")).splitlines()
         if pids & set(re.findall(r"pid=(\d+)", line))
     ]
 

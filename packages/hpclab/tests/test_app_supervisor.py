@@ -54,6 +54,21 @@ def test_an_app_on_a_unix_socket_is_ready_then_stopped(supervisor, tmp_path):
     assert supervisor.running() == []
 
 
+def test_an_apps_own_sockets_go_to_the_servers_private_directory_whatever_the_umask(supervisor, tmp_path):
+    async def scenario():
+        previous = os.umask(0)
+        try:
+            instance = await supervisor.start(app("--socket={socket}"), 0, LaunchInput((), {}))
+        finally:
+            os.umask(previous)
+        await supervisor.stop_all()
+        return instance
+
+    instance = run(scenario())
+    assert f"runtime directory {tmp_path / 'run'}" in instance.log_path.read_text()
+    assert (tmp_path / "run").stat().st_mode & 0o777 == 0o700
+
+
 def test_dialog_variables_win_and_the_workdir_variable_is_honoured(supervisor, tmp_path):
     (tmp_path / "mlflow").mkdir()
 

@@ -17,6 +17,8 @@ def _inlined(entry: Mapping[str, Any]) -> dict[str, Any]:
         svg = Path(path).read_text(encoding="utf-8")
     except OSError as error:
         raise AnsibleFilterError(f"launcher icon of {entry.get('name') or entry.get('title')}: {error}") from error
+    except UnicodeDecodeError:
+        svg = ""
     if "<svg" not in svg:
         raise AnsibleFilterError(f"launcher icon {path} is not an SVG file")
     return {**entry, "icon": svg.strip()}

@@ -10,6 +10,7 @@ import atexit
 import contextlib
 import os
 import re
+import shutil
 import signal
 import tempfile
 from pathlib import Path
@@ -56,8 +57,11 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     config = HpclabApps(parent=serverapp)
     base_url = serverapp.web_app.settings["base_url"]
     server_name = os.environ.get("JUPYTERHUB_SERVER_NAME", "")
+    runtime_dir = Path(tempfile.mkdtemp(prefix="hpclab-apps-"))
+    # atexit runs last what it got first: the directory goes once the apps are told to end.
+    atexit.register(shutil.rmtree, runtime_dir, ignore_errors=True)
     supervisor = Supervisor(
-        runtime_dir=Path(tempfile.mkdtemp(prefix="hpclab-apps-")),
+        runtime_dir=runtime_dir,
         log_dir=_log_dir(config.log_dir),
         log_name=lambda app, endpoint: log_file_name(server_name, f"app-{app}", str(endpoint)),
         url_prefix=lambda app, endpoint: url_path_join(base_url, app_route(app, endpoint)),

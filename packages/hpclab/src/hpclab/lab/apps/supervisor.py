@@ -176,7 +176,16 @@ class Supervisor:
 
     async def _start(self, app: AppDefinition, endpoint: int, launch: LaunchInput) -> Instance:
         secret = secrets.token_urlsafe(6)
-        environment = {**self.server_environment, **app.environment, **launch.environment, SECRET_VARIABLE: secret}
+        # Sockets an app makes for itself go to the server's private directory, not /tmp,
+        # where the user's umask decides who may connect (code-server's IPC hooks).
+        runtime = {"XDG_RUNTIME_DIR": str(self.runtime_dir)}
+        environment = {
+            **self.server_environment,
+            **runtime,
+            **app.environment,
+            **launch.environment,
+            SECRET_VARIABLE: secret,
+        }
         self.runtime_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
         private = app.listens_on_port and app.private_network
         socket_path = str(self.runtime_dir / f"{app.name}-{endpoint}.sock") if app.listens_on_socket or private else ""
