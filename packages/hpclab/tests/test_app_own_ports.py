@@ -2,6 +2,7 @@ import ipaddress
 import os
 import socket
 
+from hpclab.lab.apps import own_ports
 from hpclab.lab.apps.own_ports import listeners, port_receivers, proc_address, receivers
 
 LOOPBACK = ipaddress.IPv4Address("127.0.0.1")
@@ -48,3 +49,14 @@ def test_a_port_this_process_listens_on_is_ours_only_on_its_address():
         assert port_receivers(port) == {os.getuid()}
         assert port_receivers(port, ipaddress.IPv4Address("127.0.0.2")) == set()
     assert port_receivers(port) == set()
+
+
+def test_who_listens_tells_mine_nobody_and_another_user(monkeypatch):
+    monkeypatch.setattr(own_ports, "port_receivers", lambda port: {os.getuid()})
+    assert own_ports.who_listens(8888) is own_ports.Listener.MINE
+    monkeypatch.setattr(own_ports, "port_receivers", lambda port: set())
+    assert own_ports.who_listens(8888) is own_ports.Listener.NOBODY
+    # bob alone, or bob beside alice (SO_REUSEPORT): not hers.
+    for uids in ({os.getuid() + 1}, {os.getuid(), os.getuid() + 1}):
+        monkeypatch.setattr(own_ports, "port_receivers", lambda port, uids=uids: uids)
+        assert own_ports.who_listens(8888) is own_ports.Listener.ANOTHER_USER

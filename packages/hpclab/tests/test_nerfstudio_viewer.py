@@ -4,7 +4,6 @@ pointed at the training's proxied websocket."""
 from __future__ import annotations
 
 import asyncio
-import os
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 import pytest
@@ -12,6 +11,7 @@ from tornado import httpclient, httpserver, netutil, web
 
 from hpclab.lab.apps import nerfstudio_viewer
 from hpclab.lab.apps.nerfstudio_viewer import application, server_base, training_port
+from hpclab.lab.apps.own_ports import Listener
 
 PREFIX = "/user/alice/jupyterlab_nerf/nerfstudio/0"
 PROXIED = "wss://hub.example.org/user/alice/jupyterlab_nerf/proxy/{port}/"
@@ -80,7 +80,7 @@ def test_the_guides_url_opens_the_trainings_viewer(training_runs):
 
 def test_a_viewer_link_to_another_users_port_does_not_serve_their_page(monkeypatch):
     """bob's page served by alice's viewer would run in alice's origin, as her."""
-    monkeypatch.setattr(nerfstudio_viewer, "port_receivers", lambda port: {os.getuid() + 1})
+    monkeypatch.setattr(nerfstudio_viewer, "who_listens", lambda port: Listener.ANOTHER_USER)
 
     async def scenario():
         bobs, bobs_port = listening(web.Application([(r"/(.*)", TrainingPage)]))

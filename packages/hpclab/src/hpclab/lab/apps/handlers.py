@@ -14,7 +14,7 @@ from tornado import web
 
 from .catalogue import AppDefinition, app_route
 from .launch_input import LaunchInputError, parse_launch_input
-from .own_ports import PROXY_ADDRESS, port_receivers
+from .own_ports import PROXY_ADDRESS, Listener, who_listens
 from .server_proxy_adapter import StreamingDownloads
 from .supervisor import AppStartError, Supervisor
 
@@ -151,7 +151,7 @@ class AppProxyHandler(StreamingDownloads):
 
 
 def check_own_port(port: str) -> None:
-    if port_receivers(int(port)) != {os.getuid()}:
+    if who_listens(int(port)) is not Listener.MINE:
         raise web.HTTPError(403, f"nothing of yours listens on {PROXY_ADDRESS}:{port} of this node")
 
 

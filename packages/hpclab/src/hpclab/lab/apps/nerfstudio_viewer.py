@@ -21,14 +21,13 @@ import argparse
 import asyncio
 import html
 import json
-import os
 import re
 from collections.abc import Sequence
 from urllib.parse import urlencode, urlsplit
 
 from tornado import httpclient, httpserver, netutil, web
 
-from .own_ports import PROXY_ADDRESS, port_receivers
+from .own_ports import PROXY_ADDRESS, Listener, who_listens
 
 DEFAULT_VIEWER_PORT = 7007
 GUIDE_PARAMETER = "websocket_url"
@@ -101,8 +100,8 @@ class ViewerHandler(web.RequestHandler):
         )
 
     async def serve_training(self, port: int, path: str) -> None:
-        receivers = port_receivers(port)
-        if receivers and receivers != {os.getuid()}:
+        # Nobody yet: the fetch below says there is no training.
+        if who_listens(port) is Listener.ANOTHER_USER:
             self.set_status(403)
             self.finish(_NOT_YOURS_PAGE.format(address=PROXY_ADDRESS, port=port))
             return

@@ -9,7 +9,9 @@ address wins over one bound to every address (as the kernel picks), so bob liste
 
 from __future__ import annotations
 
+import enum
 import ipaddress
+import os
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -69,3 +71,18 @@ def port_receivers(
         except OSError:
             continue
     return receivers(address, port, sockets)
+
+
+class Listener(enum.Enum):
+    NOBODY = "nobody"
+    MINE = "mine"
+    ANOTHER_USER = "another user"
+
+
+def who_listens(port: int) -> Listener:
+    """Whether a connection to the proxy's address on port would reach this process's
+    user alone (MINE), nobody, or anyone else (another user, or several users)."""
+    uids = port_receivers(port)
+    if not uids:
+        return Listener.NOBODY
+    return Listener.MINE if uids == {os.getuid()} else Listener.ANOTHER_USER
