@@ -221,6 +221,25 @@ def test_alices_code_server_does_not_serve_bobs_port(alice_code_server, node):
             assert response.status_code in (403, 404)
 
 
+def test_bob_cannot_plant_files_where_alices_code_server_looks_for_its_own(alice_code_server, node):
+    """Node, which code-server runs on, keeps a compile cache under $TMPDIR with a name
+    bob can predict and runs the bytecode it finds there: in /tmp, bob's planted
+    bytecode would run as alice. Every process of her code-server has its temporary
+    directory in her server's private one."""
+    host = node("hub")
+    app_socket = next(path for path in code_server_listeners(host, "x") if path.endswith("/code-server-0.sock"))
+    private_dir = app_socket.rsplit("/", 1)[0]
+    pids = host.check_output("pgrep -u alice -f code-server").split()
+    assert len(pids) >= 2, pids  # the server and its helpers (extension host, file watcher, ...)
+    for pid in pids:
+        environment = host.run(as_user("alice", f"tr '\\0' '\\n' < /proc/{pid}/environ"))
+        if environment.rc != 0:  # a helper that has ended since
+            assert host.run(f"test -d /proc/{pid}").rc != 0, environment.stderr
+            continue
+        assert f"TMPDIR={private_dir}" in environment.stdout.splitlines(), pid
+    assert host.check_output(f"stat -c '%U %a' {private_dir}") == "alice 700"
+
+
 def test_bob_reaches_nothing_of_alices_code_server(alice_code_server, login, node):
     _, path = alice_code_server
     # Every Unix socket alice's code-server listens on (its own, its IPC hooks for

@@ -32,7 +32,11 @@ def main():
     parser.add_argument("--port", type=int)
     parser.add_argument("--fail", action="store_true")
     args, rest = parser.parse_known_args()
-    print(f"fake app starting with {rest}, runtime directory {os.environ.get('XDG_RUNTIME_DIR')}", flush=True)
+    print(
+        f"fake app starting with {rest}, runtime directory {os.environ.get('XDG_RUNTIME_DIR')}, "
+        f"temporary directory {os.environ.get('TMPDIR')}",
+        flush=True,
+    )
     if args.fail:
         print("Traceback (most recent call last):\nValueError: --logdir must name a directory", file=sys.stderr)
         sys.exit(3)

@@ -54,7 +54,7 @@ def test_an_app_on_a_unix_socket_is_ready_then_stopped(supervisor, tmp_path):
     assert supervisor.running() == []
 
 
-def test_an_apps_own_sockets_go_to_the_servers_private_directory_whatever_the_umask(supervisor, tmp_path):
+def test_an_apps_own_sockets_and_temporary_files_go_to_the_servers_private_directory(supervisor, tmp_path):
     async def scenario():
         previous = os.umask(0)
         try:
@@ -65,7 +65,8 @@ def test_an_apps_own_sockets_go_to_the_servers_private_directory_whatever_the_um
         return instance
 
     instance = run(scenario())
-    assert f"runtime directory {tmp_path / 'run'}" in instance.log_path.read_text()
+    log = instance.log_path.read_text()
+    assert f"runtime directory {tmp_path / 'run'}, temporary directory {tmp_path / 'run'}" in log
     assert (tmp_path / "run").stat().st_mode & 0o777 == 0o700
 
 

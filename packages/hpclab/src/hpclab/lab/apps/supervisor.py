@@ -176,9 +176,11 @@ class Supervisor:
 
     async def _start(self, app: AppDefinition, endpoint: int, launch: LaunchInput) -> Instance:
         secret = secrets.token_urlsafe(6)
-        # Sockets an app makes for itself go to the server's private directory, not /tmp,
-        # where the user's umask decides who may connect (code-server's IPC hooks).
-        runtime = {"XDG_RUNTIME_DIR": str(self.runtime_dir)}
+        # What an app keeps for itself goes to the server's private directory, not /tmp:
+        # there the user's umask decides who may connect to its sockets (code-server's IPC
+        # hooks), and another user can plant files where it looks for them under
+        # predictable names (Node's compile cache, which it runs as the user's code).
+        runtime = {"XDG_RUNTIME_DIR": str(self.runtime_dir), "TMPDIR": str(self.runtime_dir)}
         environment = {
             **self.server_environment,
             **runtime,
