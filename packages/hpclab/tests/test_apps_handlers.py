@@ -367,8 +367,12 @@ def test_proxy_refuses_a_port_another_user_listens_on(server, other_users_port, 
     assert server.fetch(f"{route}/{other_users_port}/", "POST", b"x").status == 403
 
 
-def test_proxy_refuses_a_port_nobody_listens_on(server):
-    assert server.fetch(f"proxy/{closed_port()}/").status == 403
+def test_a_port_nobody_listens_on_says_to_start_the_service_first(server):
+    port = closed_port()
+    page = server.fetch(f"proxy/{port}/")
+    assert page.status == 502
+    assert f"nothing listens on 127.0.0.1:{port} of this node yet" in page.text
+    assert "your Dask cluster or Ray head" in page.text
 
 
 # --- /proxy/<host>:<port>: this node's names only, sent to /proxy/<port>

@@ -3,6 +3,7 @@ import { Dialog, showDialog, showErrorMessage } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { IRunningSessionManagers, IRunningSessions } from '@jupyterlab/running';
 import { DisposableSet } from '@lumino/disposable';
+import type { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { Signal } from '@lumino/signaling';
 
 import { appUrl, fetchApps, launchApp, stopApp } from './api';
@@ -112,9 +113,10 @@ export const appsPlugin: JupyterFrontEndPlugin<void> = {
   activate: async (app: JupyterFrontEnd, launcher: ILauncher, runningManagers: IRunningSessionManagers | null) => {
     const model = new AppsModel();
     models.set(app, model);
+    const title = (args: ReadonlyPartialJSONObject) => model.apps.get(String(args.name))?.title ?? String(args.name);
     model.add(app.commands.addCommand(LAUNCH_COMMAND, {
-      label: args => model.apps.get(String(args.name))?.title ?? String(args.name),
-      caption: args => `Launch ${String(args.name)} behind this server`,
+      label: title,
+      caption: args => `Launch ${title(args)} behind this server`,
       icon: args => {
         const known = model.apps.get(String(args.name));
         return known ? icon(known) : undefined;

@@ -151,7 +151,15 @@ class AppProxyHandler(StreamingDownloads):
 
 
 def check_own_port(port: str) -> None:
-    if who_listens(int(port)) is not Listener.MINE:
+    listener = who_listens(int(port))
+    if listener is Listener.NOBODY:
+        # Most often a dashboard opened before its cluster: say so, not "forbidden".
+        raise web.HTTPError(
+            502,
+            f"nothing listens on {PROXY_ADDRESS}:{port} of this node yet: start what serves it "
+            "(for a dashboard, your Dask cluster or Ray head) in this server, then reload",
+        )
+    if listener is not Listener.MINE:
         raise web.HTTPError(403, f"nothing of yours listens on {PROXY_ADDRESS}:{port} of this node")
 
 

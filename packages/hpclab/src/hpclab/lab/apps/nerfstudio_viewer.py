@@ -62,6 +62,7 @@ _NO_TRAINING_PAGE = """<!doctype html><meta charset="utf-8"><title>Nerfstudio vi
 <p>The viewer shows a training that runs on the same node as this JupyterLab server.
 Start the training here (for example from a terminal of this Lab), wait for it to print
 its viewer port, then reload this page. If the training uses another port than {port},
+launch the viewer again with <code>--viewer-port=&lt;port&gt;</code> in the launch dialog, or
 open <code>?websocket_url=.../proxy/&lt;port&gt;/</code> with that port.</p>
 <p>Error: {error}</p>
 """
