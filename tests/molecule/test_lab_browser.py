@@ -162,6 +162,8 @@ def test_dask_dashboard_entry_asks_for_the_port_and_opens_it_through_the_server(
         dialog.locator("button.jp-mod-accept").click()
     tab = opened.value
     assert tab.url == f"{HUB}/user/alice/{SERVER}/proxy/8790/status"
+    # No cluster yet: the page says what to do, not "forbidden".
+    expect(tab.locator("body")).to_contain_text("nothing listens on 127.0.0.1:8790 of this node yet")
     tab.close()
 
 
