@@ -1,10 +1,13 @@
+import threading
+import time
+
 import pytest
 
 from hpclab.lab.power.emission_factor import EmissionFactor, EmissionFactorSource
 from hpclab.lab.power.gpus import GpuPower, GpusUnavailable
-from hpclab.lab.power.rapl import find_packages
+from hpclab.lab.power.rapl import find_packages, safe_period
 from hpclab.lab.power.sampler import PowerSampler
-from powercap_trees import intel_two_packages, set_energy
+from powercap_trees import amd_without_limits, intel_two_packages, set_energy
 
 
 class Clock:
@@ -90,3 +93,170 @@ def test_without_counters_or_gpus_the_state_says_why(sampler_parts, tmp_path):
     assert "no RAPL counters" in state["cpu"]["reason"]
     assert state["gpu"] == {"count": 0, "reason": "NVML is not available: libnvidia-ml.so.1 not found"}
     assert state["energy_j"] == 0.0
+
+
+def no_gpus():
+    return None
+
+
+def busy_interval(root, clock, counters, joules_by_zone):
+    """Five seconds in which the server used all the node's busy CPU time."""
+    clock.now += 5
+    for directory, energy_uj in joules_by_zone.items():
+        set_energy(root, directory, energy_uj)
+    counters.node_busy += 10.0
+    counters.own += 10.0
+
+
+def test_a_zone_recreated_near_the_top_of_its_counter_is_dropped_not_counted(sampler_parts):
+    root, clock, counters, make = sampler_parts
+    sampler = make(gpus=no_gpus)
+    sampler.sample()
+    busy_interval(root, clock, counters, {"intel-rapl:0": 1_000_000 + 500_000_000})  # 100 W: fine
+    sampler.sample()
+    assert sampler.state()["energy_j"] == pytest.approx(500.0)
+    # package-0 comes back with its counter 258 kJ further: 51,717 W for one interval.
+    busy_interval(root, clock, counters, {"intel-rapl:0": 1_000_000 + 500_000_000 + 258_585_000_000})
+    sampler.sample()
+    state = sampler.state()
+    assert state["energy_j"] == pytest.approx(500.0)
+    assert state["cpu"]["power_w"] == pytest.approx(100.0)
+    [problem] = state["problems"]
+    assert "a reading of 51717 W, more than the 300 W the CPU packages can draw, was dropped" in problem
+    # The next interval counts again.
+    busy_interval(root, clock, counters, {"intel-rapl:0": 1_000_000 + 1_000_000_000 + 258_585_000_000})
+    sampler.sample()
+    assert sampler.state()["energy_j"] == pytest.approx(1000.0)
+
+
+def test_a_counter_reset_is_dropped_not_read_as_a_wrap(sampler_parts):
+    root, clock, counters, make = sampler_parts
+    set_energy(root, "intel-rapl:0", 200_000_000_000)  # 200 kJ
+    sampler = make(gpus=no_gpus)
+    sampler.sample()
+    busy_interval(root, clock, counters, {"intel-rapl:0": 1_000_000})  # reset to 1 J: "12,429 W"
+    sampler.sample()
+    state = sampler.state()
+    assert state["energy_j"] == 0.0
+    assert "a reading of 12429 W" in state["problems"][0]
+
+
+def test_amd_packages_without_limits_are_held_to_the_sites_ceiling(tmp_path):
+    root = amd_without_limits(tmp_path / "powercap")
+    clock, counters = Clock(), Counters()
+    sampler = PowerSampler(
+        packages=lambda: find_packages(root),
+        node_cpu=lambda: (counters.node_busy, counters.node_busy * 2),
+        own_cpu=lambda: counters.own,
+        gpus=no_gpus,
+        factors=factors(clock, 40.0),
+        totals_file=tmp_path / "totals.json",
+        clock=clock,
+        package_ceiling_w=400.0,
+    )
+    sampler.sample()
+    busy_interval(root, clock, counters, {"intel-rapl:0": 5_000_000 + 1_900_000_000})  # 380 W
+    sampler.sample()
+    busy_interval(root, clock, counters, {"intel-rapl:0": 5_000_000 + 1_900_000_000 + 2_100_000_000})  # 420 W
+    sampler.sample()
+    state = sampler.state()
+    assert state["energy_j"] == pytest.approx(1900.0)
+    assert "more than the 400 W the CPU packages can draw" in state["problems"][0]
+
+
+def test_a_garbage_counter_range_is_reported_and_sampling_goes_on(sampler_parts):
+    root, clock, counters, make = sampler_parts
+    (root / "intel-rapl:1" / "max_energy_range_uj").write_text("garbage\n")
+    sampler = make()
+    sampler.sample_safely()
+    clock.now += 5
+    counters.gpu_energy += 1000.0
+    sampler.sample_safely()
+    state = sampler.state()
+    assert state["cpu"]["power_w"] is None
+    assert "cannot read the counter range" in state["cpu"]["reason"]
+    assert "intel-rapl:1/max_energy_range_uj" in state["cpu"]["reason"]
+    assert state["energy_j"] == pytest.approx(1000.0)  # the GPU went on being counted
+
+
+def test_totals_that_cannot_be_saved_are_reported_kept_and_saved_later(sampler_parts, tmp_path):
+    _, clock, counters, make = sampler_parts
+    sampler = make()
+    sampler.sample()
+    # Where the totals go cannot be written (as a full quota or an NFS error would make
+    # it; the tests run as root, whom permissions do not stop).
+    totals_dir = tmp_path / "totals"
+    totals_dir.write_text("not a directory")
+    clock.now += 5
+    counters.gpu_energy += 1000.0
+    sampler.sample_safely()
+    state = sampler.state()
+    assert state["energy_j"] == pytest.approx(1000.0)
+    [problem] = state["problems"]
+    assert problem.startswith(f"the totals cannot be saved to {totals_dir / 'default.json'}")
+    assert "(since " in problem
+    totals_dir.unlink()
+    clock.now += 5
+    counters.gpu_energy += 1000.0
+    sampler.sample_safely()
+    assert sampler.state()["problems"] == []
+    assert make().state()["energy_j"] == pytest.approx(2000.0)
+
+
+def test_a_failing_sample_is_reported_and_the_next_one_clears_it(sampler_parts):
+    _, clock, _, make = sampler_parts
+    sampler = make()
+    sampler.sample_safely()
+    broken = sampler._node_cpu
+    sampler._node_cpu = lambda: (_ for _ in ()).throw(OSError("/proc/stat: Input/output error"))
+    clock.now += 5
+    sampler.sample_safely()
+    [problem] = sampler.state()["problems"]
+    assert problem.startswith("sampling failed: OSError: /proc/stat: Input/output error (since ")
+    sampler._node_cpu = broken
+    clock.now += 5
+    sampler.sample_safely()
+    assert sampler.state()["problems"] == []
+
+
+def test_the_period_is_short_enough_that_no_counter_wraps_twice(tmp_path):
+    root = amd_without_limits(tmp_path / "powercap")
+    (root / "intel-rapl:0" / "max_energy_range_uj").write_text("4294967295\n")  # 32 bits of µJ
+    packages = find_packages(root)
+    # 4,295 J at 500 W: a wrap every 8.6 s; sampled at most every half of that.
+    assert safe_period(packages, 500.0, 5.0) == pytest.approx(4.294967295)
+    assert safe_period(packages, 100.0, 5.0) == 5.0
+    assert safe_period(find_packages(intel_two_packages(tmp_path / "intel")), 500.0, 5.0) == 5.0
+
+
+def test_a_slow_emission_factor_fetch_does_not_hold_up_sampling(sampler_parts):
+    _, _, counters, make = sampler_parts
+    sampler = make()
+    fetching, release = threading.Event(), threading.Event()
+
+    def hanging_fetch(url, timeout):
+        fetching.set()
+        release.wait(60)
+        raise TimeoutError("timed out")
+
+    sampler.factors.fetch = hanging_fetch
+    samples = []
+    sampler._own_cpu = lambda: samples.append(1) or counters.own
+    stop = threading.Event()
+    threads = [
+        threading.Thread(target=sampler.factors.run_forever, args=(1800, stop)),
+        threading.Thread(target=sampler.run_forever, args=(0.01, stop)),
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        assert fetching.wait(10)
+        deadline = time.monotonic() + 10
+        while len(samples) < 5 and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert len(samples) >= 5  # while the fetch hangs
+    finally:
+        stop.set()
+        release.set()
+        for thread in threads:
+            thread.join(10)

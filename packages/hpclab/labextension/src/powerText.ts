@@ -8,8 +8,21 @@ export function grams(value: number): string {
   return value >= 1000 ? `${(value / 1000).toFixed(2)} kg` : `${value.toFixed(value >= 10 ? 1 : 2)} g`;
 }
 
+/** An indicator's text marked and its tooltip ended with what goes wrong, if anything:
+ * frozen or dropped figures must never look like good ones. */
+function withProblems([text, title]: [string, string], problems: string[]): [string, string] {
+  if (problems.length === 0) {
+    return [text, title];
+  }
+  return [`${text} ⚠`, `${title}\n\nProblems: ${problems.join('; ')}.`];
+}
+
 /** The CPU indicator's text and tooltip. */
 export function cpuText(state: IPowerState): [string, string] {
+  return withProblems(cpuFigures(state), state.problems);
+}
+
+function cpuFigures(state: IPowerState): [string, string] {
   const cpu = state.cpu;
   if (cpu.power_w === null) {
     return ['CPU: n/a', `CPU power is not shown: ${cpu.reason}`];
@@ -42,9 +55,12 @@ export function co2Text(state: IPowerState): [string, string] {
   const origin = factor.real_time
     ? `${factor.grams_per_kwh} gCO2eq/kWh from ${factor.source} at ${factor.measured_at}`
     : `${factor.grams_per_kwh} gCO2eq/kWh, static factor (${factor.source}): no recent real-time value${factor.last_error ? ` (${factor.last_error})` : ''}`;
-  return [
-    `CO₂: ${grams(state.co2_g)}`,
-    `Cumulative emissions of this server since ${new Date(state.since * 1000).toLocaleString()}: ` +
-      `${(state.energy_j / 3.6e6).toFixed(4)} kWh at the emission factor in force in each interval, now ${origin}.`
-  ];
+  return withProblems(
+    [
+      `CO₂: ${grams(state.co2_g)}`,
+      `Cumulative emissions of this server since ${new Date(state.since * 1000).toLocaleString()}: ` +
+        `${(state.energy_j / 3.6e6).toFixed(4)} kWh at the emission factor in force in each interval, now ${origin}.`
+    ],
+    state.problems
+  );
 }

@@ -84,6 +84,7 @@ export interface IPowerState {
   co2_g: number;
   since: number;
   factor: IEmissionFactorState;
+  problems: string[];
 }
 
 /** The page config option, "true" or "false", that says whether this server is sandboxed. */

@@ -12,6 +12,7 @@ function state(changes: Partial<IPowerState> = {}): IPowerState {
     co2_g: 112,
     since: 1_700_000_000,
     factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: '' },
+    problems: [],
     ...changes
   };
 }
@@ -52,4 +53,14 @@ test('co2Text: cumulative grams, energy, and where the factor comes from', () =>
   assert.ok(failed[1].endsWith('no recent real-time value (timed out).'));
   const live = co2Text(state({ factor: { grams_per_kwh: 31, source: 'ODRÉ', measured_at: '2026-05-01T10:15:00+02:00', real_time: true, last_error: '' } }));
   assert.ok(live[1].endsWith('now 31 gCO2eq/kWh from ODRÉ at 2026-05-01T10:15:00+02:00.'));
+});
+
+test('problems mark the CPU and CO2 indicators and end their tooltips', () => {
+  const problems = ['the totals cannot be saved to /home/alice/x.json: quota exceeded (since 2026-12-07 14:05:00)'];
+  const [cpu, cpuTitle] = cpuText(state({ problems }));
+  assert.equal(cpu, 'CPU: 25.0 W / 250 W ⚠');
+  assert.ok(cpuTitle.endsWith(`\n\nProblems: ${problems[0]}.`));
+  const [co2, co2Title] = co2Text(state({ problems }));
+  assert.equal(co2, 'CO₂: 112.0 g ⚠');
+  assert.ok(co2Title.includes('quota exceeded (since 2026-12-07 14:05:00)'));
 });

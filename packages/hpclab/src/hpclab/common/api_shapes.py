@@ -99,6 +99,9 @@ class PowerState(TypedDict):
     co2_g: float
     since: float
     factor: EmissionFactorState
+    # What goes wrong now (a dropped reading, totals that cannot be saved, a failed
+    # sample), each with when it began.
+    problems: list[str]
 
 
 # Not JSON fetched, a page config option (hpclab.lab.sandbox), shared all the same.

@@ -16,6 +16,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 import urllib.parse
 import urllib.request
@@ -151,6 +152,12 @@ class EmissionFactorSource:
             self.last_error = f"{type(error).__name__}: {error}"
         else:
             self.last_good, self.last_good_at, self.last_error = factor, self.clock(), ""
+
+    def run_forever(self, refresh: float, stop: threading.Event) -> None:
+        """The factor's own thread: a slow or failing fetch never delays a sample."""
+        while not stop.is_set():
+            self.refresh()
+            stop.wait(refresh)
 
     def current(self) -> EmissionFactor:
         if self.last_good is not None and self.clock() - self.last_good_at <= self.max_age:

@@ -40,6 +40,11 @@ class HpclabPower(Configurable):
         "hpclab default (set the site's static factor and its source)", config=True, help="Where it comes from"
     )
     totals_dir = Unicode("", config=True, help="Where cumulative energy and CO2 are kept (default ~/.local/share)")
+    package_ceiling_w = Float(
+        500.0,
+        config=True,
+        help="The most a CPU package without RAPL limits (AMD) can draw: readings above it are counter jumps",
+    )
 
 
 class PowerHandler(APIHandler):
@@ -92,10 +97,12 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         gpus=_job_gpus(),
         factors=factors,
         totals_file=totals_dir / f"{server}.json",
+        package_ceiling_w=config.package_ceiling_w,
     )
     stop = threading.Event()
+    threading.Thread(target=sampler.run_forever, args=(config.period, stop), name="hpclab-power", daemon=True).start()
     threading.Thread(
-        target=sampler.run_forever, args=(config.period, config.factor_refresh, stop), name="hpclab-power", daemon=True
+        target=factors.run_forever, args=(config.factor_refresh, stop), name="hpclab-emission-factor", daemon=True
     ).start()
     route = url_path_join(serverapp.web_app.settings["base_url"], r"/hpclab/api/power")
     serverapp.web_app.add_handlers(".*", [(route, PowerHandler, {"sampler": sampler})])

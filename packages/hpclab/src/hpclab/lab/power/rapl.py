@@ -6,7 +6,9 @@
     /sys/class/powercap/intel-rapl:1          name "psys"        (the platform, not a package)
 
 energy_uj counts up to max_energy_range_uj and wraps. The packages' long-term power
-limit (constraint named long_term) is their limit; AMD exposes none.
+limit (constraint named long_term) is their limit; AMD exposes none. The most a package
+can draw is its highest limit (short_term included), or a site-set ceiling without one:
+a reading above it is a counter that jumped (a zone re-created, a reset), not power.
 """
 
 from __future__ import annotations
@@ -31,23 +33,43 @@ class Package:
     energy_file: Path
     max_energy_uj: int
     long_term_limit_uw: int | None
+    highest_limit_uw: int | None = None
+
+    def most_power_w(self, ceiling_w: float) -> float:
+        """The most this package can draw: its highest limit, else the site's ceiling."""
+        return self.highest_limit_uw / 1e6 if self.highest_limit_uw else ceiling_w
 
 
 def _read(path: Path) -> str:
     return path.read_text().strip()
 
 
-def _long_term_limit(zone: Path) -> int | None:
+def _limits(zone: Path) -> dict[str, int]:
+    """The zone's power limits (µW) by constraint name; unreadable or zero ones left out."""
+    limits = {}
     for constraint in sorted(zone.glob("constraint_*_name")):
         match = _CONSTRAINT_NAME.fullmatch(constraint.name)
-        if match and _read(constraint) == "long_term":
-            limit = zone / f"constraint_{match.group(1)}_power_limit_uw"
-            try:
-                value = int(_read(limit))
-            except (OSError, ValueError):
-                return None
-            return value or None
-    return None
+        if match is None:
+            continue
+        try:
+            value = int(_read(zone / f"constraint_{match.group(1)}_power_limit_uw"))
+            name = _read(constraint)
+        except (OSError, ValueError):
+            continue
+        if value > 0:
+            limits[name] = value
+    return limits
+
+
+def _energy_range(zone: Path) -> int:
+    path = zone / "max_energy_range_uj"
+    try:
+        value = int(_read(path))
+    except (OSError, ValueError) as error:
+        raise RaplUnavailable(f"cannot read the counter range {path}: {error}") from error
+    if value <= 0:
+        raise RaplUnavailable(f"the counter range {path} is {value}")
+    return value
 
 
 def find_packages(powercap: Path = POWERCAP) -> list[Package]:
@@ -65,11 +87,13 @@ def find_packages(powercap: Path = POWERCAP) -> list[Package]:
             continue
         if not name.startswith("package") or name in by_name:
             continue
+        limits = _limits(zone)
         by_name[name] = Package(
             name=name,
             energy_file=zone / "energy_uj",
-            max_energy_uj=int(_read(zone / "max_energy_range_uj")),
-            long_term_limit_uw=_long_term_limit(zone),
+            max_energy_uj=_energy_range(zone),
+            long_term_limit_uw=limits.get("long_term"),
+            highest_limit_uw=max(limits.values(), default=None),
         )
     if not by_name:
         raise RaplUnavailable("no CPU package among this node's RAPL zones")
@@ -110,3 +134,16 @@ def power_limit_w(packages: list[Package]) -> float | None:
     if not limits or any(limit is None for limit in limits):
         return None
     return sum(limit for limit in limits if limit) / 1e6
+
+
+def packages_most_power_w(packages: list[Package], ceiling_w: float) -> float:
+    return sum(package.most_power_w(ceiling_w) for package in packages)
+
+
+def safe_period(packages: list[Package], ceiling_w: float, wanted: float) -> float:
+    """The sampling period, shortened so that no counter can wrap twice between two
+    samples even at the most its package can draw (half its range, to be safe)."""
+    shortest = min(
+        (package.max_energy_uj / 1e6 / package.most_power_w(ceiling_w) / 2 for package in packages), default=wanted
+    )
+    return min(wanted, shortest)

@@ -4,7 +4,10 @@ adds the interval's energy and CO2 (at the emission factor in force then) to tot
 in a file, so that they survive page reloads and server restarts.
 
 The server's CPU power is the packages' power times the server's share of the CPU time
-the node spent in that interval.
+the node spent in that interval. An interval whose package energy is more than the
+packages can draw is a counter that jumped: it is dropped, never added to the totals,
+and the state says so. The sampler never stops on an error: each one is reported in the
+state (with when it began) and sampling goes on.
 """
 
 from __future__ import annotations
@@ -13,6 +16,7 @@ import json
 import os
 import threading
 import time
+import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +24,19 @@ from typing import Any
 
 from .emission_factor import EmissionFactorSource
 from .gpus import GpuPower, GpusUnavailable
-from .rapl import Package, RaplUnavailable, packages_energy_uj, power_limit_w, read_energy
+from .rapl import (
+    Package,
+    RaplUnavailable,
+    packages_energy_uj,
+    packages_most_power_w,
+    power_limit_w,
+    read_energy,
+    safe_period,
+)
 
 JOULES_PER_KWH = 3.6e6
+# How long a dropped reading stays in the state once readings are good again.
+JUMP_SHOWN_S = 600.0
 
 
 @dataclass
@@ -65,6 +79,8 @@ class PowerSampler:
         factors: EmissionFactorSource,
         totals_file: Path,
         clock: Callable[[], float] = time.monotonic,
+        package_ceiling_w: float = 500.0,
+        wall_clock: Callable[[], float] = time.time,
     ) -> None:
         self._find_packages = packages
         self._node_cpu = node_cpu
@@ -82,6 +98,17 @@ class PowerSampler:
         self.cpu_reason = "measuring"
         self.gpu: GpuPower | None = None
         self.gpu_reason = ""
+        self.package_ceiling_w = package_ceiling_w
+        self.wall_clock = wall_clock
+        # What went wrong, by kind, with when it began: kept until it goes right again.
+        self._problems: dict[str, tuple[str, float]] = {}
+
+    def _problem(self, kind: str, message: str) -> None:
+        since = self._problems.get(kind, ("", self.wall_clock()))[1]
+        self._problems[kind] = (message, since)
+
+    def _solved(self, kind: str) -> None:
+        self._problems.pop(kind, None)
 
     def _cpu_energy(self) -> tuple[dict[str, int], float, float] | None:
         try:
@@ -126,11 +153,22 @@ class PowerSampler:
             joules = 0.0
             if cpu and previous.energy_uj and self._packages:
                 package_j = packages_energy_uj(self._packages, previous.energy_uj, reading.energy_uj) / 1e6
-                node_busy = reading.node_busy_s - previous.node_busy_s
-                share = min(1.0, max(0.0, (reading.own_s - previous.own_s) / node_busy)) if node_busy > 0 else 0.0
-                cpu_j = package_j * share
-                self.cpu_w, self.cpu_reason = cpu_j / seconds, ""
-                joules += cpu_j
+                most_w = packages_most_power_w(self._packages, self.package_ceiling_w)
+                if package_j / seconds > most_w:
+                    self._problem(
+                        "jump",
+                        f"a reading of {package_j / seconds:.0f} W, more than the {most_w:.0f} W the CPU packages "
+                        f"can draw, was dropped at {time.strftime('%H:%M:%S')} (an energy counter jumped)",
+                    )
+                else:
+                    node_busy = reading.node_busy_s - previous.node_busy_s
+                    share = min(1.0, max(0.0, (reading.own_s - previous.own_s) / node_busy)) if node_busy > 0 else 0.0
+                    cpu_j = package_j * share
+                    self.cpu_w, self.cpu_reason = cpu_j / seconds, ""
+                    joules += cpu_j
+                    jump = self._problems.get("jump")
+                    if jump is not None and self.wall_clock() - jump[1] > JUMP_SHOWN_S:
+                        self._solved("jump")
             if gpu:
                 if gpu.energy_j is not None and previous.gpu_energy_j is not None:
                     joules += max(0.0, gpu.energy_j - previous.gpu_energy_j)
@@ -138,7 +176,12 @@ class PowerSampler:
                     joules += gpu.power_w * seconds
             self.totals.energy_j += joules
             self.totals.co2_g += joules / JOULES_PER_KWH * self.factors.current().grams_per_kwh
-            self.totals.save(self.totals_file)
+            try:
+                self.totals.save(self.totals_file)
+            except OSError as error:  # full quota, NFS: the totals go on in memory
+                self._problem("save", f"the totals cannot be saved to {self.totals_file}: {error}")
+            else:
+                self._solved("save")
 
     def state(self) -> dict[str, Any]:
         with self._lock:
@@ -154,14 +197,31 @@ class PowerSampler:
                 "co2_g": self.totals.co2_g,
                 "since": self.totals.since,
                 "factor": self.factors.state(),
+                "problems": [
+                    f"{message} (since {time.strftime('%Y-%m-%d %H:%M:%S', time.localtime(since))})"
+                    for message, since in self._problems.values()
+                ],
             }
 
-    def run_forever(self, period: float, factor_refresh: float, stop: threading.Event) -> None:
-        """The sampler's thread: a sample every period, the factor every factor_refresh."""
-        next_factor = 0.0
-        while not stop.is_set():
-            if self.clock() >= next_factor:
-                self.factors.refresh()
-                next_factor = self.clock() + factor_refresh
+    def sample_safely(self) -> None:
+        """One sample; an error is reported in the state, never the end of sampling."""
+        try:
             self.sample()
-            stop.wait(period)
+        except Exception as error:
+            with self._lock:
+                self._problem("sampling", f"sampling failed: {type(error).__name__}: {error}")
+            traceback.print_exc()
+        else:
+            with self._lock:
+                self._solved("sampling")
+
+    def period(self, wanted: float) -> float:
+        """wanted, or less where a counter could otherwise wrap twice between samples."""
+        return safe_period(self._packages or [], self.package_ceiling_w, wanted)
+
+    def run_forever(self, period: float, stop: threading.Event) -> None:
+        """The sampler's thread: a sample every period (shorter where a counter's range
+        needs it). The emission factor is fetched in a thread of its own."""
+        while not stop.is_set():
+            self.sample_safely()
+            stop.wait(self.period(period))
