@@ -83,6 +83,35 @@ def test_top_bar_shows_cpu_power_and_co2_in_the_browser(alice, interactive, brow
         context.close()
 
 
+def test_a_counter_that_jumps_is_dropped_and_the_top_bar_says_so(alice, interactive, node, browser):
+    """package-0 comes back 258 kJ further, as a re-created zone does: one interval of tens
+    of kilowatts, which must not reach the totals."""
+    before, started = power(alice, interactive)["energy_j"], time.monotonic()
+    counter = "/var/lib/hpclab-demo/powercap/intel-rapl:0/energy_uj"
+    # The fake's service advances the counter every second: stopped while it jumps.
+    node("hub").check_output(
+        "systemctl stop hpclab-demo-fake-rapl && "
+        f"v=$(cat {counter}) && chmod 644 {counter} && echo $(( v + 258000000000 )) > {counter} && "
+        f"chmod 444 {counter} && systemctl start hpclab-demo-fake-rapl"
+    )
+    state = wait_for(alice, interactive, lambda s: s["problems"], timeout=30)
+    [problem] = state["problems"]
+    assert re.search(r"a reading of \d+ W, more than the 250 W the CPU packages can draw, was dropped", problem)
+    # At most the packages' 250 W for the time it took: not 258 kJ.
+    assert state["energy_j"] - before <= 250 * (time.monotonic() - started + 10)
+    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1500, "height": 950})
+    try:
+        page = context.new_page()
+        log_in(page, "alice")
+        page.goto(f"{HUB}{interactive}/lab")
+        cpu = page.locator("#hpclab-power-cpu")
+        expect(cpu).to_have_text(re.compile(r"CPU: [\d.]+ W / 250 W ⚠"), timeout=60_000)
+        assert "Problems: a reading of" in (cpu.get_attribute("title") or "")
+        screenshot(page, "14-power-dropped-reading")
+    finally:
+        context.close()
+
+
 def test_a_node_without_counters_says_why(alice):
     path = alice.open_server(
         "nopower", {"kind": "slurm", "partition": "visu", "time": "00:20:00", "cpus": "1", "memory": "1G"}

@@ -6,21 +6,34 @@ import json
 import stat
 import threading
 import time
+from datetime import UTC, datetime
 from typing import ClassVar
 
 import pytest
 
 from hpclab.lab.power import emission_factor
-from hpclab.lab.power.emission_factor import EmissionFactorSource, parse_records, records_query
+from hpclab.lab.power.emission_factor import (
+    EmissionFactorSource,
+    FactorUnavailable,
+    Plausible,
+    parse_records,
+    records_query,
+)
 
-NORMAL = {
-    "total_count": 2,
-    "results": [
-        {"date_heure": "2026-11-27T17:30:00+00:00", "taux_co2": 38},
-        {"date_heure": "2026-11-27T17:00:00+00:00", "taux_co2": 41},
-    ],
-}
-NULL_FACTOR = {"total_count": 1, "results": [{"date_heure": "2026-11-27T17:45:00+00:00", "taux_co2": None}]}
+NOW = time.time()
+
+
+def minutes_ago(minutes: float) -> str:
+    """A row's date_heure, as the API writes it."""
+    return datetime.fromtimestamp(NOW - 60 * minutes, UTC).isoformat(timespec="seconds")
+
+
+def answer(*rows: tuple[str, object]) -> dict:
+    return {"total_count": len(rows), "results": [{"date_heure": date, "taux_co2": value} for date, value in rows]}
+
+
+NORMAL = answer((minutes_ago(20), 38), (minutes_ago(50), 41))
+NULL_FACTOR = answer((minutes_ago(5), None))
 
 
 class Replay(http.server.BaseHTTPRequestHandler):
@@ -29,9 +42,11 @@ class Replay(http.server.BaseHTTPRequestHandler):
 
     def do_GET(self):  # http.server names it
         self.paths.append(self.path)
-        status, body, delay = self.answers.pop(0)
+        status, body, delay, *headers = self.answers.pop(0)
         time.sleep(delay)
         self.send_response(status)
+        for name, value in (headers[0] if headers else {}).items():
+            self.send_header(name, value)
         self.send_header("Content-Type", "application/json")
         self.end_headers()
         self.wfile.write(json.dumps(body).encode())
@@ -61,8 +76,60 @@ def source(url, clock):
 
 
 def test_the_newest_row_with_a_value_is_taken():
-    factor = parse_records(json.dumps(NORMAL).encode())
-    assert (factor.grams_per_kwh, factor.measured_at, factor.real_time) == (38.0, "2026-11-27T17:30:00+00:00", True)
+    factor = parse_records(json.dumps(NORMAL).encode(), NOW)
+    assert (factor.grams_per_kwh, factor.measured_at, factor.real_time) == (38.0, minutes_ago(20), True)
+
+
+@pytest.mark.parametrize(
+    ("value", "why"),
+    [(-5, "not a plausible value"), (100000, "not a plausible value"), (float("nan"), "not a plausible value")],
+)
+def test_an_implausible_value_is_refused(value, why):
+    # Python's json writes and reads NaN, as a careless server would send it.
+    with pytest.raises(FactorUnavailable, match=why):
+        parse_records(json.dumps(answer((minutes_ago(20), value))).encode(), NOW)
+
+
+def test_a_row_older_than_the_sites_limit_is_stale_not_real_time():
+    three_days = json.dumps(answer((minutes_ago(3 * 24 * 60), 38))).encode()
+    with pytest.raises(FactorUnavailable, match=r"72\.0 h ago: stale"):
+        parse_records(three_days, NOW)
+    assert parse_records(three_days, NOW, Plausible(max_age_s=4 * 24 * 3600)).grams_per_kwh == 38.0
+
+
+def test_a_refused_value_keeps_the_last_good_one_and_says_since_when(api):
+    url, replay = api
+    clock, wall = Clock(), Clock()
+    wall.now = NOW
+    factors = EmissionFactorSource(url, 56.0, "static", 3 * 3600, clock, timeout=1, wall_clock=wall)
+    replay.answers = [(200, NORMAL, 0), (200, answer((minutes_ago(5), float("nan"))), 0), (200, NORMAL, 0)]
+    factors.refresh()
+    clock.now += 1800
+    wall.now += 1800
+    factors.refresh()
+    state = factors.state()
+    assert (state["grams_per_kwh"], state["real_time"]) == (38.0, True)  # NaN never taken
+    assert "not a plausible value" in state["last_error"]
+    assert state["error_since"] == NOW + 1800
+    clock.now += 1800
+    wall.now += 1800
+    factors.refresh()
+    assert (factors.state()["last_error"], factors.state()["error_since"]) == ("", None)
+
+
+def test_retry_after_is_honoured(api):
+    url, replay = api
+    clock = Clock()
+    factors = source(url, clock)
+    replay.answers = [(429, {"error": "Too many requests"}, 0, {"Retry-After": "120"}), (200, NORMAL, 0)]
+    factors.refresh()
+    assert "retry after 120 s" in factors.state()["last_error"]
+    clock.now += 60
+    factors.refresh()  # too early: no request
+    assert len(replay.paths) == 1
+    clock.now += 61
+    factors.refresh()
+    assert (len(replay.paths), factors.current().grams_per_kwh) == (2, 38.0)
 
 
 def test_failures_keep_the_last_good_value_until_it_is_too_old(api):

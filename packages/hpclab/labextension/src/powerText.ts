@@ -52,9 +52,16 @@ export function gpuText(state: IPowerState): [string, string] | null {
 /** The CO2 indicator's text and tooltip. */
 export function co2Text(state: IPowerState): [string, string] {
   const factor = state.factor;
+  // A failing fetch is said, with since when, even while the last good value is in force.
+  const failing =
+    factor.last_error && factor.error_since !== null
+      ? `; fetching it fails since ${new Date(factor.error_since * 1000).toLocaleString()} (${factor.last_error})`
+      : factor.last_error
+        ? ` (${factor.last_error})`
+        : '';
   const origin = factor.real_time
-    ? `${factor.grams_per_kwh} gCO2eq/kWh from ${factor.source} at ${factor.measured_at}`
-    : `${factor.grams_per_kwh} gCO2eq/kWh, static factor (${factor.source}): no recent real-time value${factor.last_error ? ` (${factor.last_error})` : ''}`;
+    ? `${factor.grams_per_kwh} gCO2eq/kWh from ${factor.source} at ${factor.measured_at}${failing}`
+    : `${factor.grams_per_kwh} gCO2eq/kWh, static factor (${factor.source}): no recent real-time value${failing}`;
   return withProblems(
     [
       `CO₂: ${grams(state.co2_g)}`,

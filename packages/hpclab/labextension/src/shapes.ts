@@ -74,6 +74,7 @@ export interface IEmissionFactorState {
   measured_at: string;
   real_time: boolean;
   last_error: string;
+  error_since: number | null;
 }
 
 /** GET hpclab/api/power (PowerSampler.state). */

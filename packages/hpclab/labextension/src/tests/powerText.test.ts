@@ -11,7 +11,7 @@ function state(changes: Partial<IPowerState> = {}): IPowerState {
     energy_j: 7.2e6,
     co2_g: 112,
     since: 1_700_000_000,
-    factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: '' },
+    factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: '', error_since: null },
     problems: [],
     ...changes
   };
@@ -49,10 +49,22 @@ test('co2Text: cumulative grams, energy, and where the factor comes from', () =>
   assert.ok(title.includes(new Date(1_700_000_000_000).toLocaleString()));
   assert.ok(title.includes('2.0000 kWh'));
   assert.ok(title.endsWith('now 56 gCO2eq/kWh, static factor (static): no recent real-time value.'));
-  const failed = co2Text(state({ factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: 'timed out' } }));
-  assert.ok(failed[1].endsWith('no recent real-time value (timed out).'));
-  const live = co2Text(state({ factor: { grams_per_kwh: 31, source: 'ODRÉ', measured_at: '2026-05-01T10:15:00+02:00', real_time: true, last_error: '' } }));
+  const since = new Date(1_700_000_000_000).toLocaleString();
+  const failed = co2Text(
+    state({ factor: { grams_per_kwh: 56, source: 'static', measured_at: '', real_time: false, last_error: 'timed out', error_since: 1_700_000_000 } })
+  );
+  assert.ok(failed[1].endsWith(`no recent real-time value; fetching it fails since ${since} (timed out).`));
+  const live = co2Text(
+    state({ factor: { grams_per_kwh: 31, source: 'ODRÉ', measured_at: '2026-05-01T10:15:00+02:00', real_time: true, last_error: '', error_since: null } })
+  );
   assert.ok(live[1].endsWith('now 31 gCO2eq/kWh from ODRÉ at 2026-05-01T10:15:00+02:00.'));
+  // Three hours of errors after a good value: the value still in force, and the failures said.
+  const stale = co2Text(
+    state({
+      factor: { grams_per_kwh: 31, source: 'ODRÉ', measured_at: '2026-05-01T10:15:00+02:00', real_time: true, last_error: 'HTTP Error 500', error_since: 1_700_000_000 }
+    })
+  );
+  assert.ok(stale[1].endsWith(`from ODRÉ at 2026-05-01T10:15:00+02:00; fetching it fails since ${since} (HTTP Error 500).`));
 });
 
 test('problems mark the CPU and CO2 indicators and end their tooltips', () => {

@@ -88,6 +88,8 @@ class EmissionFactorState(TypedDict):
     measured_at: str
     real_time: bool
     last_error: str
+    # When fetches began to fail (Unix time), or null while they succeed.
+    error_since: float | None
 
 
 class PowerState(TypedDict):

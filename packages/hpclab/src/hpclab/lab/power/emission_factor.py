@@ -2,7 +2,10 @@
 data on the ODRÉ open data portal (dataset eco2mix-national-tr, field taux_co2).
 
 Rows come every 15 minutes and taux_co2 is filled about every 30: the latest row that
-has one is taken. The last good value is kept through failures (429, timeouts, nulls);
+has one is taken, if it is plausible (a finite number in the site's range for its grid)
+and recent (a row older than the site's limit is stale, not real time). A 429 or 503
+with Retry-After is honoured. The last good value is kept through failures (429,
+timeouts, nulls, implausible or stale rows), and the state says since when they fail;
 once it is older than max_age, a static factor with its source is used instead, and the
 factor says so. One fetch per node: hpclab-emission-factor, run by a timer on each node,
 writes the factor to a file that every server on the node reads; a server fetches itself
@@ -12,12 +15,15 @@ only when that file is missing or old.
 from __future__ import annotations
 
 import argparse
+import email.utils
 import json
+import math
 import os
 import sys
 import tempfile
 import threading
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
@@ -32,6 +38,25 @@ REAL_TIME_SOURCE = "RTE eco2mix via ODRÉ (real time)"
 
 class FactorUnavailable(Exception):
     pass
+
+
+class RetryLater(FactorUnavailable):
+    """The service asked to be left alone for a while (Retry-After)."""
+
+    def __init__(self, message: str, seconds: float) -> None:
+        super().__init__(message)
+        self.seconds = seconds
+
+
+@dataclass(frozen=True)
+class Plausible:
+    """What a real-time value must be to be taken: gCO2eq/kWh within [low, high] (France's
+    grid: a few to about 150; the defaults leave room for another grid's dataset) and
+    measured at most max_age_s before it is read."""
+
+    low: float = 1.0
+    high: float = 1000.0
+    max_age_s: float = 3 * 3600.0
 
 
 @dataclass(frozen=True)
@@ -64,8 +89,8 @@ def _has_factor(row: Any) -> bool:
     )
 
 
-def parse_records(body: bytes) -> EmissionFactor:
-    """The newest taux_co2 of an answer of the records API."""
+def parse_records(body: bytes, now: float, plausible: Plausible = Plausible()) -> EmissionFactor:
+    """The newest taux_co2 of an answer of the records API, checked (now: wall time)."""
     try:
         answer = json.loads(body)
     except ValueError as error:
@@ -76,15 +101,49 @@ def parse_records(body: bytes) -> EmissionFactor:
     usable = [row for row in rows if _has_factor(row)]
     if not usable:
         raise FactorUnavailable("no row with a taux_co2 value")
-    newest = max(usable, key=lambda row: datetime.fromisoformat(row["date_heure"]))
-    return EmissionFactor(float(newest["taux_co2"]), REAL_TIME_SOURCE, newest["date_heure"], True)
+    try:
+        newest = max(usable, key=lambda row: datetime.fromisoformat(row["date_heure"]))
+        measured = datetime.fromisoformat(newest["date_heure"]).timestamp()
+    except (ValueError, TypeError) as error:  # a date without its zone cannot be ordered or aged
+        raise FactorUnavailable(f"a row has an unusable date_heure: {error}") from error
+    value = float(newest["taux_co2"])
+    if not math.isfinite(value) or not plausible.low <= value <= plausible.high:
+        raise FactorUnavailable(
+            f"taux_co2 {value} at {newest['date_heure']} is not a plausible value "
+            f"({plausible.low:g} to {plausible.high:g} gCO2eq/kWh)"
+        )
+    if now - measured > plausible.max_age_s:
+        raise FactorUnavailable(
+            f"the newest taux_co2 is from {newest['date_heure']}, {(now - measured) / 3600:.1f} h ago: stale"
+        )
+    return EmissionFactor(value, REAL_TIME_SOURCE, newest["date_heure"], True)
+
+
+def retry_after_s(value: str | None) -> float | None:
+    """Retry-After in seconds (a number of seconds, or an HTTP date), or None."""
+    if not value:
+        return None
+    try:
+        return max(0.0, float(value))
+    except ValueError:
+        pass
+    try:
+        return max(0.0, email.utils.parsedate_to_datetime(value).timestamp() - time.time())
+    except (TypeError, ValueError):
+        return None
 
 
 def fetch_url(url: str, timeout: float) -> bytes:
     """GET through the environment's proxy (HTTPS_PROXY), as urllib does by default."""
     request = urllib.request.Request(url, headers={"Accept": "application/json", "User-Agent": "hpclab"})
-    with urllib.request.urlopen(request, timeout=timeout) as response:
-        return response.read()
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return response.read()
+    except urllib.error.HTTPError as error:
+        wait = retry_after_s(error.headers.get("Retry-After")) if error.code in (429, 503) else None
+        if wait is not None:
+            raise RetryLater(f"HTTP {error.code}, asked to retry after {wait:.0f} s", wait) from error
+        raise
 
 
 def write_node_factor(factor: EmissionFactor, path: Path, fetched_at: float) -> None:
@@ -120,6 +179,7 @@ class EmissionFactorSource:
         node_file: Path | None = None,
         node_file_max_age: float = 3600.0,
         wall_clock: Callable[[], float] = time.time,
+        plausible: Plausible = Plausible(),
     ) -> None:
         self.url = records_query(url, zone_filter)
         self.node_file = node_file
@@ -133,6 +193,17 @@ class EmissionFactorSource:
         self.last_good: EmissionFactor | None = None
         self.last_good_at = 0.0
         self.last_error = ""
+        self.error_since: float | None = None  # wall time of the first failure in a row
+        self.plausible = plausible
+        self.next_fetch_at = 0.0  # a Retry-After keeps fetches off until then
+
+    def _failed(self, message: str) -> None:
+        self.last_error = message
+        if self.error_since is None:
+            self.error_since = self.wall_clock()
+
+    def _took(self, factor: EmissionFactor, at: float) -> None:
+        self.last_good, self.last_good_at, self.last_error, self.error_since = factor, at, "", None
 
     def refresh(self) -> None:
         """Take the node's factor when it is recent, else fetch (off the event loop: the
@@ -141,17 +212,21 @@ class EmissionFactorSource:
             node = read_node_factor(self.node_file)
             if node is not None and self.wall_clock() - node[1] <= self.node_file_max_age:
                 factor, fetched_at = node
-                self.last_good, self.last_error = factor, ""
-                self.last_good_at = self.clock() - (self.wall_clock() - fetched_at)
+                self._took(factor, self.clock() - (self.wall_clock() - fetched_at))
                 return
+        if self.clock() < self.next_fetch_at:
+            return
         try:
-            factor = parse_records(self.fetch(self.url, self.timeout))
+            factor = parse_records(self.fetch(self.url, self.timeout), self.wall_clock(), self.plausible)
+        except RetryLater as error:
+            self.next_fetch_at = self.clock() + error.seconds
+            self._failed(str(error))
         except FactorUnavailable as error:
-            self.last_error = str(error)
-        except Exception as error:  # network, HTTP status (429...), timeouts
-            self.last_error = f"{type(error).__name__}: {error}"
+            self._failed(str(error))
+        except Exception as error:  # network, HTTP status, timeouts
+            self._failed(f"{type(error).__name__}: {error}")
         else:
-            self.last_good, self.last_good_at, self.last_error = factor, self.clock(), ""
+            self._took(factor, self.clock())
 
     def run_forever(self, refresh: float, stop: threading.Event) -> None:
         """The factor's own thread: a slow or failing fetch never delays a sample."""
@@ -172,6 +247,7 @@ class EmissionFactorSource:
             "measured_at": factor.measured_at,
             "real_time": factor.real_time,
             "last_error": self.last_error,
+            "error_since": self.error_since,
         }
 
 
@@ -182,9 +258,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--zone-filter", default="")
     parser.add_argument("--output", type=Path, required=True)
     parser.add_argument("--timeout", type=float, default=30.0)
+    parser.add_argument("--low", type=float, default=Plausible.low, help="lowest plausible gCO2eq/kWh")
+    parser.add_argument("--high", type=float, default=Plausible.high, help="highest plausible gCO2eq/kWh")
+    parser.add_argument("--max-age", type=float, default=Plausible.max_age_s, help="seconds before a row is stale")
     args = parser.parse_args(argv)
     try:
-        factor = parse_records(fetch_url(records_query(args.url, args.zone_filter), args.timeout))
+        factor = parse_records(
+            fetch_url(records_query(args.url, args.zone_filter), args.timeout),
+            time.time(),
+            Plausible(args.low, args.high, args.max_age),
+        )
     except Exception as error:  # the previous file stays for the servers
         print(f"hpclab-emission-factor: {type(error).__name__}: {error}", file=sys.stderr)
         return 1

@@ -18,7 +18,7 @@ from traitlets.config import Configurable
 from hpclab.common.spawner_logs import DEFAULT_SERVER_LABEL
 
 from . import cpu_time, gpus
-from .emission_factor import ODRE_RECORDS, EmissionFactorSource
+from .emission_factor import ODRE_RECORDS, EmissionFactorSource, Plausible
 from .rapl import POWERCAP, find_packages
 from .sampler import PowerSampler
 
@@ -35,6 +35,9 @@ class HpclabPower(Configurable):
         help="The factor fetched once for the node (hpclab-emission-factor timer); a server fetches only without it",
     )
     factor_max_age = Float(3 * 3600.0, config=True, help="Past this age, the static factor is used")
+    factor_low = Float(Plausible.low, config=True, help="Lowest plausible gCO2eq/kWh")
+    factor_high = Float(Plausible.high, config=True, help="Highest plausible gCO2eq/kWh")
+    factor_row_max_age = Float(Plausible.max_age_s, config=True, help="Seconds before a row of the API is stale")
     static_factor = Float(50.0, config=True, help="gCO2eq/kWh used when no real-time value is recent")
     static_factor_source = Unicode(
         "hpclab default (set the site's static factor and its source)", config=True, help="Where it comes from"
@@ -89,6 +92,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         zone_filter=config.factor_zone_filter,
         node_file=Path(config.node_factor_file) if config.node_factor_file else None,
         node_file_max_age=2 * config.factor_refresh,
+        plausible=Plausible(config.factor_low, config.factor_high, config.factor_row_max_age),
     )
     sampler = PowerSampler(
         packages=lambda: find_packages(Path(config.powercap)),
