@@ -2,6 +2,7 @@ import os
 
 from hpclab.lab.power.cpu_time import (
     CLOCK_TICKS,
+    allocated_share,
     cgroup_cpu_seconds,
     cgroup_of,
     node_cpu_seconds,
@@ -50,13 +51,20 @@ def test_cgroup_v1_and_v2_usage(tmp_path):
     )
     paths = cgroup_of(1, tmp_path)
     assert paths["cpuacct"] == "/slurm/uid_2001/job_42/step_batch"
-    assert own_cgroup(paths, {"SLURM_JOB_ID": "42"}) == paths
+    # The whole job: its batch step, where the server runs, and every srun step beside it.
+    whole_job = own_cgroup(paths, {"SLURM_JOB_ID": "42"})
+    assert whole_job == {
+        "cpu": "/slurm/uid_2001/job_42",
+        "cpuacct": "/slurm/uid_2001/job_42",
+        "memory": "/slurm/uid_2001/job_42",
+    }
     assert own_cgroup(paths, {"SLURM_JOB_ID": "43"}) is None
+    assert own_cgroup(paths, {"SLURM_JOB_ID": "4"}) is None  # job_42 is not job 4's
     assert own_cgroup({"": "/user.slice/user-2001.slice/session-3.scope"}, {}) is None
-    usage = tmp_path / "fs" / "cpuacct" / "slurm/uid_2001/job_42/step_batch"
-    usage.mkdir(parents=True)
+    usage = tmp_path / "fs" / "cpuacct" / "slurm/uid_2001/job_42"
+    (usage / "step_0").mkdir(parents=True)
     (usage / "cpuacct.usage").write_text("2500000000\n")
-    assert cgroup_cpu_seconds(paths, tmp_path / "fs") == 2.5
+    assert cgroup_cpu_seconds(whole_job, tmp_path / "fs") == 2.5
     v2 = tmp_path / "fs" / "system.slice" / "hpclab-interactive-alice-x.service"
     v2.mkdir(parents=True)
     (v2 / "cpu.stat").write_text("usage_usec 1500000\nuser_usec 1000000\nsystem_usec 500000\n")
@@ -65,3 +73,41 @@ def test_cgroup_v1_and_v2_usage(tmp_path):
 
 def test_this_process_reads_itself():
     assert process_tree_cpu_seconds(os.getpid()) >= 0
+
+
+def test_job_12_is_not_job_123():
+    """The server of job 12 must not count job 123's CPU time as its own (the old match
+    was a substring)."""
+    paths = {"": "/system.slice/slurmstepd.scope/job_123/step_batch/user/task_0"}
+    assert own_cgroup(paths, {"SLURM_JOB_ID": "12"}) is None
+    assert own_cgroup(paths, {"SLURM_JOB_ID": "123"}) == {"": "/system.slice/slurmstepd.scope/job_123"}
+
+
+def test_an_interactive_unit_is_the_servers_own_cgroup():
+    unit = {"": "/system.slice/hpclab-interactive-2001-lab.service"}
+    assert own_cgroup(unit, {}) == unit
+    assert own_cgroup({"": "/system.slice/hpclab-interactive-x.service"}, {}) is None
+    # cgroup v1 in a container: systemd runs the unit in its own hierarchy only, and the
+    # cpuacct cgroup is the whole container's, which is not the server's CPU time.
+    v1 = {
+        "cpuacct": "/docker/31c48d27",
+        "name=systemd": "/docker/31c48d27/system.slice/hpclab-interactive-2001.service",
+    }
+    assert own_cgroup(v1, {}) == {"name=systemd": v1["name=systemd"]}
+
+
+def test_the_idle_power_is_shared_by_allocation(tmp_path):
+    # A job with 8 of the node's 64 cores bears an eighth of the packages' idle power.
+    assert allocated_share({"SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "8"}, 64, None) == 0.125
+    # An Interactive server: its share of the login node's users (alice has two servers).
+    units = tmp_path / "system.slice"
+    for name in (
+        "hpclab-interactive-2001.service",
+        "hpclab-interactive-2001-b.service",
+        "hpclab-interactive-2002.service",
+        "hpclab-interactive-2003-x.service",
+        "ssh.service",
+    ):
+        (units / name).mkdir(parents=True)
+    assert allocated_share({}, 64, units) == 1 / 3
+    assert allocated_share({}, 64, tmp_path / "gone") == 1.0

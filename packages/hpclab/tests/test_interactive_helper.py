@@ -7,7 +7,8 @@ import pwd
 
 import pytest
 
-from hpclab.hub.interactive import legacy_unit_name, unit_name
+from hpclab.common.interactive_units import unit_name
+from hpclab.hub.interactive import legacy_unit_name
 from hpclab.hub.interactive_helper import (
     HelperError,
     check_root_owned,

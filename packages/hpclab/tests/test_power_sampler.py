@@ -51,19 +51,48 @@ def sampler_parts(tmp_path):
 def test_power_energy_and_co2_worked_out_by_hand(sampler_parts):
     root, clock, counters, make = sampler_parts
     sampler = make()
+    sampler._allocated_share = lambda: 0.125  # the job has 8 of the node's 64 cores
     sampler.sample()
+    # An idle node: the packages draw 40 W together, their idle power.
     clock.now += 5
-    set_energy(root, "intel-rapl:0", 1_000_000 + 300_000_000)  # +300 J
-    set_energy(root, "intel-rapl:1", 2_000_000 + 200_000_000)  # +200 J
+    set_energy(root, "intel-rapl:0", 1_000_000 + 100_000_000)
+    set_energy(root, "intel-rapl:1", 2_000_000 + 100_000_000)
+    counters.gpu_energy += 1000.0
+    sampler.sample()
+    assert sampler.state()["cpu"]["power_w"] == pytest.approx(40 * 0.125)
+    # A busy interval: 100 W, of which 60 W dynamic.
+    clock.now += 5
+    set_energy(root, "intel-rapl:0", 1_000_000 + 100_000_000 + 300_000_000)  # +300 J
+    set_energy(root, "intel-rapl:1", 2_000_000 + 100_000_000 + 200_000_000)  # +200 J
     counters.node_busy += 10.0  # the node was busy 10 CPU-seconds...
-    counters.own += 2.5  # ...2.5 of them the server's: a quarter of 500 J
+    counters.own += 2.5  # ...2.5 of them the server's: a quarter of the dynamic 60 W
     counters.gpu_energy += 1000.0
     sampler.sample()
     state = sampler.state()
-    assert state["cpu"] == {"power_w": 25.0, "limit_w": 250.0, "reason": ""}
+    assert state["cpu"] == {"power_w": pytest.approx(60 * 0.25 + 40 * 0.125), "limit_w": 250.0, "reason": ""}
     assert state["gpu"] == {"count": 1, "power_w": 200.0, "limit_w": 300.0}
-    assert state["energy_j"] == pytest.approx(1125.0)
-    assert state["co2_g"] == pytest.approx(1125.0 / 3.6e6 * 40.0)
+    assert state["energy_j"] == pytest.approx(2000.0 + 5 * (5.0 + 20.0))
+    assert state["co2_g"] == pytest.approx(state["energy_j"] / 3.6e6 * 40.0)
+
+
+def test_a_nearly_idle_server_on_an_idle_node_is_charged_its_share_not_the_package(sampler_parts):
+    """The old rule charged the whole package to whoever had the node's few busy ticks
+    (here 5 W, then 12.5 W): now the idle power is shared by allocation, and only the
+    power above idle follows the busy time."""
+    root, clock, counters, make = sampler_parts
+    sampler = make(gpus=no_gpus)
+    sampler._allocated_share = lambda: 2 / 64
+    sampler.sample()
+    figures = []
+    for package_uj in (25_000_000, 25_000_000 + 62_500_000 - 25_000_000, 25_000_000):
+        clock.now += 5
+        set_energy(root, "intel-rapl:0", int((root / "intel-rapl:0" / "energy_uj").read_text()) + package_uj)
+        counters.node_busy += 0.02  # the node is nearly idle...
+        counters.own += 0.02  # ...and that little is all this server's
+        sampler.sample()
+        figures.append(sampler.state()["cpu"]["power_w"])
+    # 5 W idle: a 2-core job bears 2/64 of it; the 7.5 W above idle is all its own.
+    assert figures == pytest.approx([5 * 2 / 64, 5 * 2 / 64 + 7.5, 5 * 2 / 64])
 
 
 def test_totals_survive_a_restart(sampler_parts):

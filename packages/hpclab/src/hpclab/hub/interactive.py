@@ -12,20 +12,11 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from hpclab.common.interactive_units import UNIT_PREFIX
+
 from .commands import CommandError, check_command, run_command
 
-UNIT_PREFIX = "hpclab-interactive"
-SERVER_NAME = re.compile(r"[A-Za-z0-9._-]{0,64}")
 USER_NAME = re.compile(r"[a-z_][a-z0-9_.-]{0,31}")
-
-
-def unit_name(uid: int, server_name: str) -> str:
-    """One unit per user and server, one-to-one: a uid has no '-', the default server no
-    suffix (user names may contain '-', and a named server may be called "default")."""
-    if not SERVER_NAME.fullmatch(server_name):
-        raise ValueError(f"unsupported server name: {server_name!r}")
-    suffix = f"-{server_name}" if server_name else ""
-    return f"{UNIT_PREFIX}-{uid}{suffix}.service"
 
 
 def legacy_unit_name(username: str, server_name: str) -> str:

@@ -23,7 +23,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from .interactive import SERVER_NAME, USER_NAME, legacy_unit_name, unit_name
+from hpclab.common.interactive_units import SERVER_NAME, unit_name
+
+from .interactive import USER_NAME, legacy_unit_name
 from .variables import CONTROL_CHARACTERS, VARIABLE_NAME
 
 CONFIG_PATH = Path("/etc/hpclab/interactive.json")

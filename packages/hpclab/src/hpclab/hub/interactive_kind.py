@@ -11,8 +11,10 @@ from typing import TYPE_CHECKING, Any
 
 from jupyterhub.utils import random_port
 
+from hpclab.common.interactive_units import unit_name
+
 from .commands import CommandError
-from .interactive import InteractiveServers, unit_name
+from .interactive import InteractiveServers
 from .options import SpawnOptions
 from .server_kind import SpawnFailed
 

@@ -21,6 +21,7 @@ from jupyterhub.spawner import Spawner
 from tornado import web
 from traitlets import Bool, Float, Integer, List, Unicode, default
 
+from hpclab.common.interactive_units import SERVER_NAME
 from hpclab.common.sandbox import SANDBOX_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_user_environment
@@ -29,7 +30,6 @@ from .cluster import Partition
 from .commands import CommandError
 from .form import render_options_form
 from .hub_services import ClusterSettings, HubServices, hub_services
-from .interactive import SERVER_NAME
 from .interactive_kind import InteractiveKind
 from .jupyterhub_adapter import server_label
 from .node_report import NodeReport, NodeReportRefused

@@ -11,6 +11,8 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
+from hpclab.common.interactive_units import unit_uid
+
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 # /proc/stat cpu line: user nice system idle iowait irq softirq steal guest guest_nice
 _BUSY_FIELDS = (0, 1, 2, 5, 6, 7)
@@ -34,7 +36,10 @@ def cgroup_of(pid: int, proc: Path = Path("/proc")) -> dict[str, str]:
     return paths
 
 
-def cgroup_cpu_seconds(paths: dict[str, str], root: Path = Path("/sys/fs/cgroup")) -> float | None:
+CGROUP_ROOT = Path("/sys/fs/cgroup")
+
+
+def cgroup_cpu_seconds(paths: dict[str, str], root: Path = CGROUP_ROOT) -> float | None:
     """CPU seconds used in the cgroup (v1 cpuacct or v2 cpu.stat), or None."""
     if "cpuacct" in paths:
         usage = root / "cpuacct" / paths["cpuacct"].lstrip("/") / "cpuacct.usage"
@@ -78,11 +83,46 @@ def _pids(proc: Path) -> Iterable[int]:
             yield int(entry.name)
 
 
+def _whole_job(path: str, job: str) -> str | None:
+    """The path cut after its job_<job> component (every step of the job counts, srun's
+    too, not only the batch step the server runs in), or None without that very one."""
+    parts = path.split("/")
+    if f"job_{job}" not in parts:
+        return None
+    return "/".join(parts[: parts.index(f"job_{job}") + 1])
+
+
 def own_cgroup(paths: dict[str, str], environment: dict[str, str]) -> dict[str, str] | None:
-    """The cgroup paths when they are the server's own (its Slurm job's, or its Interactive
-    unit's), not a cgroup it shares with other work."""
+    """The cgroup paths when they are the server's own: its Slurm job's whole cgroup
+    (job_<SLURM_JOB_ID> exactly), or its Interactive unit's; not one it shares."""
     job = environment.get("SLURM_JOB_ID")
-    for path in paths.values():
-        if (job and f"/job_{job}" in path) or "/hpclab-interactive-" in path:
-            return paths
-    return None
+    if job:
+        whole = {controller: _whole_job(path, job) for controller, path in paths.items()}
+        found = {controller: path for controller, path in whole.items() if path is not None}
+        return found or None
+    # Only the hierarchies where it is the unit's own: with cgroup v1 in a container, the
+    # cpuacct one may be the whole node's (container's).
+    unit = {controller: path for controller, path in paths.items() if unit_uid(path.rsplit("/", 1)[-1]) is not None}
+    return unit or None
+
+
+def interactive_users(unit_directory: Path) -> int:
+    """How many users have Interactive servers on this login node: the uids of the units
+    beside the server's own, at least 1."""
+    try:
+        uids = {unit_uid(entry.name) for entry in unit_directory.iterdir()}
+    except OSError:
+        return 1
+    return max(1, len(uids - {None}))
+
+
+def allocated_share(environment: dict[str, str], node_cores: int, interactive_unit_dir: Path | None) -> float:
+    """The server's share of the node, by which it bears the packages' idle power: its Slurm
+    job's cores on this node over the node's, or an Interactive server's share of the
+    login node's users."""
+    cores = environment.get("SLURM_CPUS_ON_NODE", "")
+    if environment.get("SLURM_JOB_ID") and cores.isdigit() and node_cores > 0:
+        return min(1.0, int(cores) / node_cores)
+    if interactive_unit_dir is not None:
+        return 1.0 / interactive_users(interactive_unit_dir)
+    return 1.0

@@ -59,11 +59,21 @@ class PowerHandler(APIHandler):
         self.finish(self.sampler.state())
 
 
-def _own_cpu(server_pid: int) -> Any:
-    cgroup = cpu_time.own_cgroup(cpu_time.cgroup_of(server_pid), dict(os.environ))
-    if cgroup is not None:
+def _own_cpu(cgroup: dict[str, str] | None, server_pid: int) -> Any:
+    if cgroup is not None and cpu_time.cgroup_cpu_seconds(cgroup) is not None:
         return lambda: cpu_time.cgroup_cpu_seconds(cgroup) or 0.0
     return lambda: cpu_time.process_tree_cpu_seconds(server_pid)
+
+
+def _allocated_share(cgroup: dict[str, str] | None) -> Any:
+    """The server's share of the node's idle power, read at each sample (users come and go)."""
+    environment = dict(os.environ)
+    units = None
+    if cgroup is not None and not environment.get("SLURM_JOB_ID"):
+        # An Interactive server: its unit's siblings are the login node's other servers.
+        controller, path = next(iter(cgroup.items()))
+        units = (cpu_time.CGROUP_ROOT / controller.removeprefix("name=") / path.lstrip("/")).parent
+    return lambda: cpu_time.allocated_share(environment, os.cpu_count() or 1, units)
 
 
 def _job_gpus() -> Any:
@@ -94,10 +104,12 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         node_file_max_age=2 * config.factor_refresh,
         plausible=Plausible(config.factor_low, config.factor_high, config.factor_row_max_age),
     )
+    cgroup = cpu_time.own_cgroup(cpu_time.cgroup_of(os.getpid()), dict(os.environ))
     sampler = PowerSampler(
         packages=lambda: find_packages(Path(config.powercap)),
         node_cpu=cpu_time.node_cpu_seconds,
-        own_cpu=_own_cpu(os.getpid()),
+        own_cpu=_own_cpu(cgroup, os.getpid()),
+        allocated_share=_allocated_share(cgroup),
         gpus=_job_gpus(),
         factors=factors,
         totals_file=totals_dir / f"{server}.json",

@@ -3,8 +3,11 @@ the CPU packages' energy, the node's and the server's CPU time, and the job's GP
 adds the interval's energy and CO2 (at the emission factor in force then) to totals kept
 in a file, so that they survive page reloads and server restarts.
 
-The server's CPU power is the packages' power times the server's share of the CPU time
-the node spent in that interval. An interval whose package energy is more than the
+The server's CPU power (docs/power.md, "Fair attribution"): the packages' dynamic power
+(above their idle power, the lowest the sampler has seen) times the server's share of the
+CPU time the node spent busy in the interval, plus their idle power times the server's
+allocated share of the node (its job's cores, or an Interactive server's share of the
+login node's users). An interval whose package energy is more than the
 packages can draw is a counter that jumped: it is dropped, never added to the totals,
 and the state says so. The sampler never stops on an error: each one is reported in the
 state (with when it began) and sampling goes on.
@@ -81,6 +84,7 @@ class PowerSampler:
         clock: Callable[[], float] = time.monotonic,
         package_ceiling_w: float = 500.0,
         wall_clock: Callable[[], float] = time.time,
+        allocated_share: Callable[[], float] = lambda: 1.0,
     ) -> None:
         self._find_packages = packages
         self._node_cpu = node_cpu
@@ -99,6 +103,8 @@ class PowerSampler:
         self.gpu: GpuPower | None = None
         self.gpu_reason = ""
         self.package_ceiling_w = package_ceiling_w
+        self._allocated_share = allocated_share
+        self._idle_w: float | None = None  # the packages' lowest power seen: their idle power
         self.wall_clock = wall_clock
         # What went wrong, by kind, with when it began: kept until it goes right again.
         self._problems: dict[str, tuple[str, float]] = {}
@@ -161,9 +167,7 @@ class PowerSampler:
                         f"can draw, was dropped at {time.strftime('%H:%M:%S')} (an energy counter jumped)",
                     )
                 else:
-                    node_busy = reading.node_busy_s - previous.node_busy_s
-                    share = min(1.0, max(0.0, (reading.own_s - previous.own_s) / node_busy)) if node_busy > 0 else 0.0
-                    cpu_j = package_j * share
+                    cpu_j = self._server_share_j(package_j, seconds, previous, reading)
                     self.cpu_w, self.cpu_reason = cpu_j / seconds, ""
                     joules += cpu_j
                     jump = self._problems.get("jump")
@@ -182,6 +186,15 @@ class PowerSampler:
                 self._problem("save", f"the totals cannot be saved to {self.totals_file}: {error}")
             else:
                 self._solved("save")
+
+    def _server_share_j(self, package_j: float, seconds: float, previous: Reading, reading: Reading) -> float:
+        """The server's part of the packages' energy over an interval (the module's rule)."""
+        package_w = package_j / seconds
+        self._idle_w = package_w if self._idle_w is None else min(self._idle_w, package_w)
+        node_busy = reading.node_busy_s - previous.node_busy_s
+        busy_share = min(1.0, max(0.0, (reading.own_s - previous.own_s) / node_busy)) if node_busy > 0 else 0.0
+        allocated = min(1.0, max(0.0, self._allocated_share()))
+        return ((package_w - self._idle_w) * busy_share + self._idle_w * allocated) * seconds
 
     def state(self) -> dict[str, Any]:
         with self._lock:
