@@ -10,7 +10,7 @@ export PATH := $(CURDIR)/$(VENV)/bin:$(PATH)
 export ANSIBLE_CONFIG := $(CURDIR)/ansible.cfg
 LABEXTENSION := packages/hpclab/labextension
 
-.PHONY: help host venv labextension demo demo-down lint unit molecule verify test bench bench-kernels bench-proxy
+.PHONY: help host venv labextension demo demo-down lint unit molecule verify test bench bench-kernels bench-proxy bench-power
 
 help:
 	@echo "make demo       simulated cluster in local containers, deployed; prints URL and logins"
@@ -20,6 +20,7 @@ help:
 	@echo "make bench      spawn latency and hub memory, measured on the running demo"
 	@echo "make bench-kernels  module kernel discovery on generated trees of 100 and 1000 modules"
 	@echo "make bench-proxy    file downloads through the hub and a server's /proxy/<port>, on the demo"
+	@echo "make bench-power    the power sampler's own CPU cost with 200 and 2000 processes on the node"
 
 host:
 	@scripts/ensure-host.sh
@@ -78,3 +79,6 @@ bench-kernels: host venv
 
 bench-proxy: venv
 	python tests/bench/proxy_download_bench.py --cluster $(DEMO_CLUSTER) --port $(DEMO_HUB_PORT)
+
+bench-power: venv
+	python tests/bench/power_bench.py

@@ -1,5 +1,8 @@
 import os
 
+import pytest
+
+from hpclab.lab.power import cpu_time
 from hpclab.lab.power.cpu_time import (
     CLOCK_TICKS,
     allocated_share,
@@ -16,10 +19,17 @@ def stat_line(pid: int, name: str, parent: int, utime: int, stime: int, cutime: 
     return f"{pid} ({name}) S {parent} 1 1 0 -1 0 0 0 0 0 {utime} {stime} {cutime} {cstime} 20 0 1 0 0 0 0\n"
 
 
-def fake_proc(root, processes):
+def fake_proc(root, processes, children_lists=False):
+    """A /proc of these processes; with children_lists, the kernel's task/<tid>/children."""
     for pid, (name, parent, *times) in processes.items():
         (root / str(pid)).mkdir(parents=True)
         (root / str(pid) / "stat").write_text(stat_line(pid, name, parent, *times))
+    if children_lists:
+        for pid in processes:
+            task = root / str(pid) / "task" / str(pid)
+            task.mkdir(parents=True)
+            kids = [child for child, (_, parent, *_) in processes.items() if parent == pid]
+            task.joinpath("children").write_text("".join(f"{child} " for child in kids))
     (root / "self").mkdir(exist_ok=True)
     return root
 
@@ -31,17 +41,29 @@ def test_node_cpu_time_by_hand(tmp_path):
     assert total == 970 / CLOCK_TICKS
 
 
-def test_the_servers_process_tree_with_exited_children(tmp_path):
-    proc = fake_proc(
-        tmp_path,
-        {
-            10: ("jupyterhub-sing", 1, 100, 50, 30, 20),  # 30+20: kernels that have exited
-            11: ("python", 10, 200, 0),
-            12: ("tensorboard (x)", 11, 40, 10),  # a name with a space and a parenthesis
-            20: ("bob's job", 1, 999, 999),
-        },
-    )
-    assert process_tree_cpu_seconds(10, proc) == (100 + 50 + 30 + 20 + 200 + 40 + 10) / CLOCK_TICKS
+PROCESSES = {
+    10: ("jupyterhub-sing", 1, 100, 50, 30, 20),  # 30+20: kernels that have exited
+    11: ("python", 10, 200, 0),
+    12: ("tensorboard (x)", 11, 40, 10),  # a name with a space and a parenthesis
+    20: ("bob's job", 1, 999, 999),
+}
+SERVER_TREE_S = (100 + 50 + 30 + 20 + 200 + 40 + 10) / CLOCK_TICKS
+
+
+@pytest.mark.parametrize("children_lists", [True, False], ids=["children lists", "every process"])
+def test_the_servers_process_tree_with_exited_children(tmp_path, children_lists):
+    proc = fake_proc(tmp_path, PROCESSES, children_lists)
+    assert process_tree_cpu_seconds(10, proc) == SERVER_TREE_S
+
+
+def test_with_children_lists_the_rest_of_the_node_is_not_scanned(tmp_path, monkeypatch):
+    proc = fake_proc(tmp_path, PROCESSES, children_lists=True)
+
+    def scan(*args):
+        raise AssertionError("every process of the node was read")
+
+    monkeypatch.setattr(cpu_time, "process_tree_cpu_seconds_by_scan", scan)
+    assert process_tree_cpu_seconds(10, proc) == SERVER_TREE_S
 
 
 def test_cgroup_v1_and_v2_usage(tmp_path):

@@ -55,20 +55,42 @@ def cgroup_cpu_seconds(paths: dict[str, str], root: Path = CGROUP_ROOT) -> float
     return None
 
 
+def _stat_seconds(stat: str) -> tuple[int, float]:
+    """(parent pid, CPU seconds with waited-for children) from a /proc/<pid>/stat line."""
+    fields = stat.rsplit(")", 1)[1].split()
+    # utime stime cutime cstime are fields 14 to 17 of stat (11 to 14 after the name)
+    return int(fields[1]), sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+
+
 def process_tree_cpu_seconds(root_pid: int, proc: Path = Path("/proc")) -> float:
-    """CPU seconds of a process and its descendants, children they have waited for included."""
+    """CPU seconds of a process and its descendants, children they have waited for included.
+    It follows the kernel's children lists, reading only the tree's own processes (a node
+    may run thousands of others); a kernel without them makes it read every process."""
+    if not (proc / str(root_pid) / "task" / str(root_pid) / "children").exists():
+        return process_tree_cpu_seconds_by_scan(root_pid, proc)
+    total, pending = 0.0, [root_pid]
+    while pending:
+        pid = pending.pop()
+        try:
+            total += _stat_seconds((proc / str(pid) / "stat").read_text())[1]
+            for task in (proc / str(pid) / "task").iterdir():
+                pending.extend(int(child) for child in (task / "children").read_text().split())
+        except (OSError, ValueError):  # it has just exited
+            continue
+    return total
+
+
+def process_tree_cpu_seconds_by_scan(root_pid: int, proc: Path = Path("/proc")) -> float:
+    """The same from every process of the node (what a kernel without children lists needs)."""
     children: dict[int, list[int]] = {}
     times: dict[int, float] = {}
     for entry in _pids(proc):
         try:
-            stat = (proc / str(entry) / "stat").read_text()
-        except OSError:
+            parent, seconds = _stat_seconds((proc / str(entry) / "stat").read_text())
+        except (OSError, ValueError):
             continue
-        fields = stat.rsplit(")", 1)[1].split()
-        parent = int(fields[1])
         children.setdefault(parent, []).append(entry)
-        # utime stime cutime cstime are fields 14 to 17 of stat (11 to 14 after the name)
-        times[entry] = sum(int(value) for value in fields[11:15]) / CLOCK_TICKS
+        times[entry] = seconds
     total, pending = 0.0, [root_pid]
     while pending:
         pid = pending.pop()
