@@ -7,9 +7,11 @@ from __future__ import annotations
 import re
 import shlex
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
-from playwright.sync_api import expect
+from playwright.sync_api import Page, expect
 
 from conftest import as_user
 from hubclient import LabKernel
@@ -68,19 +70,25 @@ def test_totals_survive_a_server_restart(alice, interactive):
     assert power(alice, path)["energy_j"] >= before > 0
 
 
-def test_top_bar_shows_cpu_power_and_co2_in_the_browser(alice, interactive, browser):
+@contextmanager
+def alices_lab(browser, path: str) -> Iterator[Page]:
     context = browser.new_context(ignore_https_errors=True, viewport={"width": 1500, "height": 950})
     try:
         page = context.new_page()
         log_in(page, "alice")
-        page.goto(f"{HUB}{interactive}/lab")
+        page.goto(f"{HUB}{path}/lab")
+        yield page
+    finally:
+        context.close()
+
+
+def test_top_bar_shows_cpu_power_and_co2_in_the_browser(alice, interactive, browser):
+    with alices_lab(browser, interactive) as page:
         cpu = page.locator("#hpclab-power-cpu")
         expect(cpu).to_have_text(re.compile(r"CPU: [\d.]+ W / 250 W"), timeout=60_000)
         assert "RAPL" in (cpu.get_attribute("title") or "")
         expect(page.locator("#hpclab-power-co2")).to_have_text(re.compile(r"CO₂: [\d.]+ (g|kg)"))
         screenshot(page, "13-power-top-bar")
-    finally:
-        context.close()
 
 
 def test_a_counter_that_jumps_is_dropped_and_the_top_bar_says_so(alice, interactive, node, browser):
@@ -99,17 +107,11 @@ def test_a_counter_that_jumps_is_dropped_and_the_top_bar_says_so(alice, interact
     assert re.search(r"a reading of \d+ W, more than the 250 W the CPU packages can draw, was dropped", problem)
     # At most the packages' 250 W for the time it took: not 258 kJ.
     assert state["energy_j"] - before <= 250 * (time.monotonic() - started + 10)
-    context = browser.new_context(ignore_https_errors=True, viewport={"width": 1500, "height": 950})
-    try:
-        page = context.new_page()
-        log_in(page, "alice")
-        page.goto(f"{HUB}{interactive}/lab")
+    with alices_lab(browser, interactive) as page:
         cpu = page.locator("#hpclab-power-cpu")
         expect(cpu).to_have_text(re.compile(r"CPU: [\d.]+ W / 250 W ⚠"), timeout=60_000)
         assert "Problems: a reading of" in (cpu.get_attribute("title") or "")
         screenshot(page, "14-power-dropped-reading")
-    finally:
-        context.close()
 
 
 def test_a_node_without_counters_says_why(alice):
