@@ -141,14 +141,16 @@ def test_servers_use_the_factor_their_node_fetched(alice, node):
     factor = {
         "grams_per_kwh": 42.0,
         "source": "RTE eco2mix via ODRÉ (real time)",
-        "measured_at": "2026-11-27T17:30:00+00:00",
         "real_time": True,
     }
+    # What the node's timer writes: a value measured 20 minutes ago, fetched now.
     script = (
-        "import json, time, pathlib; "
+        "import datetime, json, time, pathlib; "
         "path = pathlib.Path('/var/cache/hpclab-emission-factor/factor.json'); "
         "path.parent.mkdir(parents=True, exist_ok=True); "
-        f"path.write_text(json.dumps({{**{factor!r}, 'fetched_at': time.time()}})); path.chmod(0o644)"
+        "measured = (datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(minutes=20)).isoformat(); "
+        f"path.write_text(json.dumps({{**{factor!r}, 'measured_at': measured, 'fetched_at': time.time()}})); "
+        "path.chmod(0o644)"
     )
     node("hub").check_output(f"python3 -c {shlex.quote(script)}")
     path = alice.open_server("factor", {"kind": "interactive"})

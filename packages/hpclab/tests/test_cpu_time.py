@@ -121,15 +121,20 @@ def test_an_interactive_unit_is_the_servers_own_cgroup():
 def test_the_idle_power_is_shared_by_allocation(tmp_path):
     # A job with 8 of the node's 64 cores bears an eighth of the packages' idle power.
     assert allocated_share({"SLURM_JOB_ID": "7", "SLURM_CPUS_ON_NODE": "8"}, 64, None) == 0.125
-    # An Interactive server: its share of the login node's users (alice has two servers).
+    # An Interactive server: an equal part for each user of the login node (Interactive
+    # servers, or logged in), split among the user's own servers.
     units = tmp_path / "system.slice"
+    me = os.getuid()
     for name in (
-        "hpclab-interactive-2001.service",
-        "hpclab-interactive-2001-b.service",
-        "hpclab-interactive-2002.service",
-        "hpclab-interactive-2003-x.service",
+        f"hpclab-interactive-{me}.service",
+        f"hpclab-interactive-{me}-b.service",
+        "hpclab-interactive-99002.service",
+        "hpclab-interactive-99003-x.service",
         "ssh.service",
     ):
         (units / name).mkdir(parents=True)
-    assert allocated_share({}, 64, units) == 1 / 3
+    assert allocated_share({}, 64, units) == 1 / 3 / 2
+    for name in ("user-0.slice", "user-99003.slice", "user-99004.slice"):  # root is not a user
+        (tmp_path / "user.slice" / name).mkdir(parents=True)
+    assert allocated_share({}, 64, units) == 1 / 4 / 2
     assert allocated_share({}, 64, tmp_path / "gone") == 1.0

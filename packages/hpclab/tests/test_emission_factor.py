@@ -19,6 +19,7 @@ from hpclab.lab.power.emission_factor import (
     parse_records,
     records_query,
 )
+from hpclab.lab.power.sampler import Totals
 
 NOW = time.time()
 
@@ -197,3 +198,56 @@ def test_servers_take_the_nodes_factor_and_fetch_only_without_a_recent_one(api, 
     replay.answers = [(429, {"message": "Too many requests"}, 0)]
     assert emission_factor.main(["--url", url, "--output", str(node_file)]) == 1
     assert json.loads(node_file.read_text())["grams_per_kwh"] == 38.0
+
+
+@pytest.mark.parametrize(
+    "tampered",
+    [
+        {"grams_per_kwh": float("nan")},  # would poison every server's saved CO2 total
+        {"grams_per_kwh": -5},
+        {"fetched_at": NOW + 10 * 365 * 86400},  # "fresh" for ever
+        {"measured_at": minutes_ago(3 * 24 * 60)},
+    ],
+)
+def test_a_node_file_is_checked_as_a_fetched_value_is(tmp_path, tampered):
+    node_file = tmp_path / "factor.json"
+    good = {"grams_per_kwh": 38.0, "source": "x", "measured_at": minutes_ago(20), "real_time": True, "fetched_at": NOW}
+    node_file.write_text(json.dumps({**good, **tampered}))
+    clock, wall = Clock(), Clock()
+    wall.now = NOW
+    fetches = []
+    factors = EmissionFactorSource(
+        "http://unused",
+        56.0,
+        "static",
+        3 * 3600,
+        clock,
+        fetch=lambda url, timeout: fetches.append(url) or b"{}",
+        node_file=node_file,
+        wall_clock=wall,
+    )
+    factors.refresh()
+    assert (factors.current().grams_per_kwh, factors.current().real_time) == (56.0, False)
+    assert len(fetches) == 1  # the server fetched itself instead
+
+
+def test_a_node_files_text_is_not_shown_as_the_source(tmp_path):
+    node_file = tmp_path / "factor.json"
+    spoofed = "RTE\n\nProblems: your account is suspended"
+    node_file.write_text(
+        json.dumps({"grams_per_kwh": 38.0, "source": spoofed, "measured_at": minutes_ago(20), "fetched_at": NOW})
+    )
+    wall = Clock()
+    wall.now = NOW
+    factors = EmissionFactorSource(
+        "http://unused", 56.0, "static", 3 * 3600, Clock(), node_file=node_file, wall_clock=wall
+    )
+    factors.refresh()
+    assert factors.current().grams_per_kwh == 38.0
+    assert factors.current().source == emission_factor.REAL_TIME_SOURCE
+
+
+def test_a_nan_total_saved_earlier_starts_over(tmp_path):
+    saved = tmp_path / "default.json"
+    saved.write_text('{"energy_j": 10.0, "co2_g": NaN, "since": 1.0}')
+    assert Totals.load(saved).co2_g == 0.0

@@ -19,8 +19,15 @@ class Clock:
 
 class Counters:
     node_busy = 1000.0
+    node_total = 64_000.0  # a 64-core node
     own = 10.0
     gpu_energy = 1000.0
+
+    def interval(self, busy: float = 0.0, own: float = 0.0) -> None:
+        """Five seconds of the node's 64 cores: busy CPU-seconds, own of them the server's."""
+        self.node_total += 5 * 64
+        self.node_busy += busy
+        self.own += own
 
 
 def factors(clock, grams):
@@ -37,7 +44,7 @@ def sampler_parts(tmp_path):
     def make(gpus=lambda: GpuPower(1, 200.0, 300.0, counters.gpu_energy), powercap=root):
         return PowerSampler(
             packages=lambda: find_packages(powercap),
-            node_cpu=lambda: (counters.node_busy, counters.node_busy * 2),
+            node_cpu=lambda: (counters.node_busy, counters.node_total),
             own_cpu=lambda: counters.own,
             gpus=gpus,
             factors=factors(clock, 40.0),
@@ -57,6 +64,7 @@ def test_power_energy_and_co2_worked_out_by_hand(sampler_parts):
     clock.now += 5
     set_energy(root, "intel-rapl:0", 1_000_000 + 100_000_000)
     set_energy(root, "intel-rapl:1", 2_000_000 + 100_000_000)
+    counters.interval()
     counters.gpu_energy += 1000.0
     sampler.sample()
     assert sampler.state()["cpu"]["power_w"] == pytest.approx(40 * 0.125)
@@ -64,8 +72,7 @@ def test_power_energy_and_co2_worked_out_by_hand(sampler_parts):
     clock.now += 5
     set_energy(root, "intel-rapl:0", 1_000_000 + 100_000_000 + 300_000_000)  # +300 J
     set_energy(root, "intel-rapl:1", 2_000_000 + 100_000_000 + 200_000_000)  # +200 J
-    counters.node_busy += 10.0  # the node was busy 10 CPU-seconds...
-    counters.own += 2.5  # ...2.5 of them the server's: a quarter of the dynamic 60 W
+    counters.interval(busy=10.0, own=2.5)  # 10 busy CPU-seconds, a quarter the server's
     counters.gpu_energy += 1000.0
     sampler.sample()
     state = sampler.state()
@@ -87,8 +94,7 @@ def test_a_nearly_idle_server_on_an_idle_node_is_charged_its_share_not_the_packa
     for package_uj in (25_000_000, 25_000_000 + 62_500_000 - 25_000_000, 25_000_000):
         clock.now += 5
         set_energy(root, "intel-rapl:0", int((root / "intel-rapl:0" / "energy_uj").read_text()) + package_uj)
-        counters.node_busy += 0.02  # the node is nearly idle...
-        counters.own += 0.02  # ...and that little is all this server's
+        counters.interval(busy=0.02, own=0.02)  # a nearly idle node, that little all the server's
         sampler.sample()
         figures.append(sampler.state()["cpu"]["power_w"])
     # 5 W idle: a 2-core job bears 2/64 of it; the 7.5 W above idle is all its own.
@@ -133,8 +139,7 @@ def busy_interval(root, clock, counters, joules_by_zone):
     clock.now += 5
     for directory, energy_uj in joules_by_zone.items():
         set_energy(root, directory, energy_uj)
-    counters.node_busy += 10.0
-    counters.own += 10.0
+    counters.interval(busy=10.0, own=10.0)
 
 
 def test_a_zone_recreated_near_the_top_of_its_counter_is_dropped_not_counted(sampler_parts):
@@ -289,3 +294,27 @@ def test_a_slow_emission_factor_fetch_does_not_hold_up_sampling(sampler_parts):
         release.set()
         for thread in threads:
             thread.join(10)
+
+
+def test_another_users_steady_load_is_not_billed_to_an_idle_server_as_idle_power(sampler_parts):
+    """bob keeps the node half busy from before alice's server starts until it ends: the
+    lowest power her sampler sees is 250 W, mostly his. It is not idle power."""
+    root, clock, counters, make = sampler_parts
+
+    def run(sampler):
+        sampler._allocated_share = lambda: 0.5
+        sampler.sample()
+        for _ in range(3):
+            clock.now += 5
+            for directory in ("intel-rapl:0", "intel-rapl:1"):
+                energy = int((root / directory / "energy_uj").read_text())
+                set_energy(root, directory, energy + 625_000_000)  # 125 W each
+            counters.interval(busy=160.0, own=0.0)  # half the node's CPU time, all bob's
+            sampler.sample()
+        return sampler.state()["cpu"]["power_w"]
+
+    assert run(make(gpus=no_gpus)) == 0.0  # idle power unknown: only busy time is charged
+    # With the site's idle figure (25 W a package), alice bears half of the 50 W.
+    site = make(gpus=no_gpus)
+    site.package_idle_w = 25.0
+    assert run(site) == pytest.approx(25.0)

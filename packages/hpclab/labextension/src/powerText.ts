@@ -29,11 +29,15 @@ function cpuFigures(state: IPowerState): [string, string] {
   }
   const text = cpu.limit_w === null ? `CPU: ${watts(cpu.power_w)} W` : `CPU: ${watts(cpu.power_w)} W / ${watts(cpu.limit_w)} W`;
   const limit =
-    cpu.limit_w === null ? 'No CPU power limit is set on this node: only this server’s power is shown.' : 'The limit is the CPU packages’ long-term power limit.';
+    cpu.limit_w === null
+      ? 'The processors of this node set no power limit: only this server’s power is shown.'
+      : `${watts(cpu.limit_w)} W is the processors’ long-term power limit on this node.`;
   return [
     text,
-    'This server’s share of the CPU packages’ power, from RAPL energy counters (a model of the chip, ' +
-      `not a measurement) and the share of CPU time its processes used. ${limit}`
+    'Processor power charged to this server: its part of the processors’ idle power for what it holds ' +
+      '(its job’s cores, or its share of the login node’s users), plus the power above idle that its ' +
+      'programs’ CPU time used. From the processors’ RAPL energy counters: a model of the chip, not a ' +
+      `measurement. ${limit}`
   ];
 }
 

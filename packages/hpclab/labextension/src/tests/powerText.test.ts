@@ -24,10 +24,11 @@ test('watts and grams: precision by size', () => {
 
 test('cpuText: power and limit, no limit, or why there is no reading', () => {
   assert.equal(cpuText(state())[0], 'CPU: 25.0 W / 250 W');
-  assert.match(cpuText(state())[1], /long-term power limit/);
+  assert.match(cpuText(state())[1], /250 W is the processors’ long-term power limit/);
+  assert.match(cpuText(state())[1], /idle power for what it holds/);
   const noLimit = cpuText(state({ cpu: { power_w: 120, limit_w: null, reason: '' } }));
   assert.equal(noLimit[0], 'CPU: 120 W');
-  assert.match(noLimit[1], /No CPU power limit/);
+  assert.match(noLimit[1], /set no power limit/);
   assert.deepEqual(cpuText(state({ cpu: { power_w: null, limit_w: null, reason: 'no RAPL counters' } })), [
     'CPU: n/a',
     'CPU power is not shown: no RAPL counters'

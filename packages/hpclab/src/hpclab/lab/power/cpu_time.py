@@ -8,6 +8,7 @@ energy attributed to it.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -128,23 +129,39 @@ def own_cgroup(paths: dict[str, str], environment: dict[str, str]) -> dict[str, 
     return unit or None
 
 
-def interactive_users(unit_directory: Path) -> int:
-    """How many users have Interactive servers on this login node: the uids of the units
-    beside the server's own, at least 1."""
+_USER_SLICE = re.compile(r"user-(\d+)\.slice")
+
+
+def login_node_share(unit_directory: Path, own_uid: int) -> float:
+    """An Interactive server's share of the login node: an equal part for each user there
+    (with Interactive servers, the units beside its own, or logged in, user-<uid>.slice
+    in user.slice beside system.slice), split among the user's own servers."""
+    servers: dict[int, int] = {}
     try:
-        uids = {unit_uid(entry.name) for entry in unit_directory.iterdir()}
+        for entry in unit_directory.iterdir():
+            uid = unit_uid(entry.name)
+            if uid is not None:
+                servers[uid] = servers.get(uid, 0) + 1
     except OSError:
-        return 1
-    return max(1, len(uids - {None}))
+        return 1.0
+    users = set(servers) | {own_uid}
+    try:
+        for entry in (unit_directory.parent / "user.slice").iterdir():
+            match = _USER_SLICE.fullmatch(entry.name)
+            if match and int(match.group(1)) != 0:
+                users.add(int(match.group(1)))
+    except OSError:
+        pass
+    return 1.0 / len(users) / max(1, servers.get(own_uid, 1))
 
 
 def allocated_share(environment: dict[str, str], node_cores: int, interactive_unit_dir: Path | None) -> float:
     """The server's share of the node, by which it bears the packages' idle power: its Slurm
     job's cores on this node over the node's, or an Interactive server's share of the
-    login node's users."""
+    login node's users (login_node_share)."""
     cores = environment.get("SLURM_CPUS_ON_NODE", "")
     if environment.get("SLURM_JOB_ID") and cores.isdigit() and node_cores > 0:
         return min(1.0, int(cores) / node_cores)
     if interactive_unit_dir is not None:
-        return 1.0 / interactive_users(interactive_unit_dir)
+        return login_node_share(interactive_unit_dir, os.getuid())
     return 1.0

@@ -34,6 +34,8 @@ from typing import Any
 
 ODRE_RECORDS = "https://odre.opendatasoft.com/api/explore/v2.1/catalog/datasets/eco2mix-national-tr/records"
 REAL_TIME_SOURCE = "RTE eco2mix via ODRÉ (real time)"
+# A Retry-After (or a date) further than this is not waited for.
+MAX_RETRY_AFTER_S = 6 * 3600.0
 
 
 class FactorUnavailable(Exception):
@@ -103,20 +105,27 @@ def parse_records(body: bytes, now: float, plausible: Plausible = Plausible()) -
         raise FactorUnavailable("no row with a taux_co2 value")
     try:
         newest = max(usable, key=lambda row: datetime.fromisoformat(row["date_heure"]))
-        measured = datetime.fromisoformat(newest["date_heure"]).timestamp()
-    except (ValueError, TypeError) as error:  # a date without its zone cannot be ordered or aged
+    except (ValueError, TypeError) as error:  # a date without its zone cannot be ordered
         raise FactorUnavailable(f"a row has an unusable date_heure: {error}") from error
-    value = float(newest["taux_co2"])
+    return checked_factor(float(newest["taux_co2"]), newest["date_heure"], now, plausible)
+
+
+def checked_factor(value: float, measured_at: str, now: float, plausible: Plausible) -> EmissionFactor:
+    """A real-time factor, if plausible and recent (now: wall time)."""
+    try:
+        measured = datetime.fromisoformat(measured_at).timestamp()
+    except (ValueError, TypeError) as error:
+        raise FactorUnavailable(f"unusable time of the value {measured_at!r}: {error}") from error
     if not math.isfinite(value) or not plausible.low <= value <= plausible.high:
         raise FactorUnavailable(
-            f"taux_co2 {value} at {newest['date_heure']} is not a plausible value "
+            f"taux_co2 {value} at {measured_at} is not a plausible value "
             f"({plausible.low:g} to {plausible.high:g} gCO2eq/kWh)"
         )
     if now - measured > plausible.max_age_s:
         raise FactorUnavailable(
-            f"the newest taux_co2 is from {newest['date_heure']}, {(now - measured) / 3600:.1f} h ago: stale"
+            f"the newest taux_co2 is from {measured_at}, {(now - measured) / 3600:.1f} h ago: stale"
         )
-    return EmissionFactor(value, REAL_TIME_SOURCE, newest["date_heure"], True)
+    return EmissionFactor(value, REAL_TIME_SOURCE, measured_at, True)
 
 
 def retry_after_s(value: str | None) -> float | None:
@@ -142,6 +151,7 @@ def fetch_url(url: str, timeout: float) -> bytes:
     except urllib.error.HTTPError as error:
         wait = retry_after_s(error.headers.get("Retry-After")) if error.code in (429, 503) else None
         if wait is not None:
+            wait = min(wait, MAX_RETRY_AFTER_S)
             raise RetryLater(f"HTTP {error.code}, asked to retry after {wait:.0f} s", wait) from error
         raise
 
@@ -155,14 +165,16 @@ def write_node_factor(factor: EmissionFactor, path: Path, fetched_at: float) -> 
     os.replace(temporary, path)
 
 
-def read_node_factor(path: Path) -> tuple[EmissionFactor, float] | None:
-    """The node's factor and when it was fetched (wall time), or None."""
+def read_node_factor(path: Path, now: float, plausible: Plausible) -> tuple[EmissionFactor, float] | None:
+    """The node's factor and when it was fetched (wall time), or None. Checked as a fetched
+    one is (its text, too, is this module's own), and never fetched in the future."""
     try:
         data = json.loads(path.read_text())
-        factor = EmissionFactor(float(data["grams_per_kwh"]), str(data["source"]), str(data["measured_at"]), True)
-        return factor, float(data["fetched_at"])
-    except (OSError, ValueError, KeyError, TypeError):
+        factor = checked_factor(float(data["grams_per_kwh"]), str(data["measured_at"]), now, plausible)
+        fetched_at = float(data["fetched_at"])
+    except (OSError, ValueError, KeyError, TypeError, FactorUnavailable):
         return None
+    return (factor, fetched_at) if fetched_at <= now else None
 
 
 class EmissionFactorSource:
@@ -209,7 +221,7 @@ class EmissionFactorSource:
         """Take the node's factor when it is recent, else fetch (off the event loop: the
         sampler's thread calls this)."""
         if self.node_file is not None:
-            node = read_node_factor(self.node_file)
+            node = read_node_factor(self.node_file, self.wall_clock(), self.plausible)
             if node is not None and self.wall_clock() - node[1] <= self.node_file_max_age:
                 factor, fetched_at = node
                 self._took(factor, self.clock() - (self.wall_clock() - fetched_at))

@@ -48,6 +48,11 @@ class HpclabPower(Configurable):
         config=True,
         help="The most a CPU package without RAPL limits (AMD) can draw: readings above it are counter jumps",
     )
+    package_idle_w = Float(
+        0.0,
+        config=True,
+        help="A CPU package's idle power, until the server has seen the node idle (0: unknown)",
+    )
 
 
 class PowerHandler(APIHandler):
@@ -114,6 +119,7 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
         factors=factors,
         totals_file=totals_dir / f"{server}.json",
         package_ceiling_w=config.package_ceiling_w,
+        package_idle_w=config.package_idle_w,
     )
     stop = threading.Event()
     threading.Thread(target=sampler.run_forever, args=(config.period, stop), name="hpclab-power", daemon=True).start()

@@ -4,7 +4,8 @@ adds the interval's energy and CO2 (at the emission factor in force then) to tot
 in a file, so that they survive page reloads and server restarts.
 
 The server's CPU power (docs/power.md, "Fair attribution"): the packages' dynamic power
-(above their idle power, the lowest the sampler has seen) times the server's share of the
+(above their idle power: the lowest seen while the node was idle, or the site's figure)
+times the server's share of the
 CPU time the node spent busy in the interval, plus their idle power times the server's
 allocated share of the node (its job's cores, or an Interactive server's share of the
 login node's users). An interval whose package energy is more than the
@@ -16,6 +17,7 @@ state (with when it began) and sampling goes on.
 from __future__ import annotations
 
 import json
+import math
 import os
 import threading
 import time
@@ -40,6 +42,8 @@ from .rapl import (
 JOULES_PER_KWH = 3.6e6
 # How long a dropped reading stays in the state once readings are good again.
 JUMP_SHOWN_S = 600.0
+# A node busy less than this share of its CPU time in an interval shows its idle power.
+IDLE_NODE_BUSY = 0.1
 
 
 @dataclass
@@ -47,6 +51,7 @@ class Reading:
     at: float
     energy_uj: dict[str, int]
     node_busy_s: float
+    node_total_s: float
     own_s: float
     gpu_energy_j: float | None
 
@@ -61,9 +66,12 @@ class Totals:
     def load(cls, path: Path) -> Totals:
         try:
             data = json.loads(path.read_text())
-            return cls(float(data["energy_j"]), float(data["co2_g"]), float(data["since"]))
+            totals = cls(float(data["energy_j"]), float(data["co2_g"]), float(data["since"]))
         except (OSError, ValueError, KeyError, TypeError):
             return cls()
+        # A NaN or infinite total would stay so for good (and is no JSON).
+        finite = all(math.isfinite(value) and value >= 0 for value in (totals.energy_j, totals.co2_g))
+        return totals if finite else cls()
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -85,6 +93,7 @@ class PowerSampler:
         package_ceiling_w: float = 500.0,
         wall_clock: Callable[[], float] = time.time,
         allocated_share: Callable[[], float] = lambda: 1.0,
+        package_idle_w: float = 0.0,
     ) -> None:
         self._find_packages = packages
         self._node_cpu = node_cpu
@@ -104,7 +113,10 @@ class PowerSampler:
         self.gpu_reason = ""
         self.package_ceiling_w = package_ceiling_w
         self._allocated_share = allocated_share
-        self._idle_w: float | None = None  # the packages' lowest power seen: their idle power
+        # The packages' idle power: the lowest seen while the node was idle, else the site's
+        # figure (0: unknown, and all power follows busy time).
+        self._idle_seen_w: float | None = None
+        self.package_idle_w = package_idle_w
         self.wall_clock = wall_clock
         # What went wrong, by kind, with when it began: kept until it goes right again.
         self._problems: dict[str, tuple[str, float]] = {}
@@ -116,7 +128,7 @@ class PowerSampler:
     def _solved(self, kind: str) -> None:
         self._problems.pop(kind, None)
 
-    def _cpu_energy(self) -> tuple[dict[str, int], float, float] | None:
+    def _cpu_energy(self) -> tuple[dict[str, int], float, float, float] | None:
         try:
             if self._packages is None:
                 self._packages = self._find_packages()
@@ -126,8 +138,8 @@ class PowerSampler:
             self.cpu_reason = str(error)
             self.cpu_w = None
             return None
-        busy, _ = self._node_cpu()
-        return energy, busy, self._own_cpu()
+        busy, total = self._node_cpu()
+        return energy, busy, total, self._own_cpu()
 
     def _gpu_now(self) -> GpuPower | None:
         try:
@@ -149,6 +161,7 @@ class PowerSampler:
                 cpu[0] if cpu else {},
                 cpu[1] if cpu else 0.0,
                 cpu[2] if cpu else 0.0,
+                cpu[3] if cpu else 0.0,
                 gpu.energy_j if gpu else None,
             )
             self._previous = reading
@@ -190,11 +203,17 @@ class PowerSampler:
     def _server_share_j(self, package_j: float, seconds: float, previous: Reading, reading: Reading) -> float:
         """The server's part of the packages' energy over an interval (the module's rule)."""
         package_w = package_j / seconds
-        self._idle_w = package_w if self._idle_w is None else min(self._idle_w, package_w)
         node_busy = reading.node_busy_s - previous.node_busy_s
+        node_total = reading.node_total_s - previous.node_total_s
+        # Only an idle node shows the idle power: on a busy one, the lowest power seen
+        # would carry other users' load, which allocation would then bill to everyone.
+        if node_total > 0 and node_busy / node_total < IDLE_NODE_BUSY:
+            self._idle_seen_w = package_w if self._idle_seen_w is None else min(self._idle_seen_w, package_w)
+        site_idle_w = self.package_idle_w * len(self._packages or [])
+        idle_w = min(package_w, self._idle_seen_w if self._idle_seen_w is not None else site_idle_w)
         busy_share = min(1.0, max(0.0, (reading.own_s - previous.own_s) / node_busy)) if node_busy > 0 else 0.0
         allocated = min(1.0, max(0.0, self._allocated_share()))
-        return ((package_w - self._idle_w) * busy_share + self._idle_w * allocated) * seconds
+        return ((package_w - idle_w) * busy_share + idle_w * allocated) * seconds
 
     def state(self) -> dict[str, Any]:
         with self._lock:
