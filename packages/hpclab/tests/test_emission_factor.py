@@ -168,6 +168,21 @@ def test_a_zone_is_an_extra_condition_of_the_query():
     assert "where=taux_co2+is+not+null+and+%28libelle_region%3D%27Bretagne%27%29" in query
 
 
+def node_factors(node_file, clock, wall, fetches: list, url: str = "http://unused") -> EmissionFactorSource:
+    """A server's factor source beside the node's file; its own fetches go to fetches."""
+    return EmissionFactorSource(
+        url,
+        56.0,
+        "static",
+        3 * 3600,
+        clock,
+        fetch=lambda u, t: fetches.append(u) or b"{}",
+        node_file=node_file,
+        node_file_max_age=3600,
+        wall_clock=wall,
+    )
+
+
 def test_servers_take_the_nodes_factor_and_fetch_only_without_a_recent_one(api, tmp_path):
     url, replay = api
     node_file = tmp_path / "factor.json"
@@ -178,17 +193,7 @@ def test_servers_take_the_nodes_factor_and_fetch_only_without_a_recent_one(api, 
     clock, wall = Clock(), Clock()
     wall.now = json.loads(node_file.read_text())["fetched_at"] + 60
     fetches = []
-    factors = EmissionFactorSource(
-        url,
-        56.0,
-        "static",
-        3 * 3600,
-        clock,
-        fetch=lambda u, t: fetches.append(u) or b"",
-        node_file=node_file,
-        node_file_max_age=3600,
-        wall_clock=wall,
-    )
+    factors = node_factors(node_file, clock, wall, fetches, url)
     factors.refresh()
     assert (factors.current().grams_per_kwh, fetches) == (38.0, [])
     wall.now += 3600  # the node's file is too old: the server fetches itself
@@ -216,16 +221,7 @@ def test_a_node_file_is_checked_as_a_fetched_value_is(tmp_path, tampered):
     clock, wall = Clock(), Clock()
     wall.now = NOW
     fetches = []
-    factors = EmissionFactorSource(
-        "http://unused",
-        56.0,
-        "static",
-        3 * 3600,
-        clock,
-        fetch=lambda url, timeout: fetches.append(url) or b"{}",
-        node_file=node_file,
-        wall_clock=wall,
-    )
+    factors = node_factors(node_file, clock, wall, fetches)
     factors.refresh()
     assert (factors.current().grams_per_kwh, factors.current().real_time) == (56.0, False)
     assert len(fetches) == 1  # the server fetched itself instead
@@ -239,9 +235,7 @@ def test_a_node_files_text_is_not_shown_as_the_source(tmp_path):
     )
     wall = Clock()
     wall.now = NOW
-    factors = EmissionFactorSource(
-        "http://unused", 56.0, "static", 3 * 3600, Clock(), node_file=node_file, wall_clock=wall
-    )
+    factors = node_factors(node_file, Clock(), wall, [])
     factors.refresh()
     assert factors.current().grams_per_kwh == 38.0
     assert factors.current().source == emission_factor.REAL_TIME_SOURCE
