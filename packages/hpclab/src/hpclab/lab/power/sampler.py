@@ -3,15 +3,14 @@ the CPU packages' energy, the node's and the server's CPU time, and the job's GP
 adds the interval's energy and CO2 (at the emission factor in force then) to totals kept
 in a file, so that they survive page reloads and server restarts.
 
-The server's CPU power (docs/power.md, "Fair attribution"): the packages' dynamic power
-(above their idle power: the lowest seen while the node was idle, or the site's figure)
-times the server's share of the
-CPU time the node spent busy in the interval, plus their idle power times the server's
-allocated share of the node (its job's cores, or an Interactive server's share of the
-login node's users). An interval whose package energy is more than the
-packages can draw is a counter that jumped: it is dropped, never added to the totals,
-and the state says so. The sampler never stops on an error: each one is reported in the
-state (with when it began) and sampling goes on.
+The server's CPU power (docs/power.md, "Fair attribution"): the packages' power above
+their idle power (the lowest seen while the node was idle, or the site's figure) times
+the server's share of the CPU time the node spent busy in the interval, plus their idle
+power times the server's allocated share of the node (its job's cores, or an
+Interactive server's share of the login node's users). An interval whose package energy
+is more than the packages can draw is a counter that jumped: it is dropped, never added
+to the totals, and the state says so. The sampler never stops on an error: each one is
+reported in the state (with when it began) and sampling goes on.
 """
 
 from __future__ import annotations
