@@ -21,7 +21,7 @@ from typing import Any
 PROGRAM = r"""
 import fcntl, json, os, re, socket, subprocess, sys, time
 STATE = STATE_FILE
-FIELDS = {"i": "id", "T": "state", "r": "reason", "N": "node", "L": "left", "j": "name", "u": "user"}
+FIELDS = {"i": "id", "T": "state", "r": "reason", "N": "node", "L": "left", "j": "name", "u": "user", "S": "start"}
 ALIVE = ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING")
 
 def load():
@@ -48,13 +48,19 @@ if program == "sudo":
     lock.close()
     os.environ["FAKE_SUDO_USER"] = user
     os.execv(args[2] if user else args[0], args[2:] if user else args)
-if program == "sbatch":
+if program == "sbatch" and "--test-only" in sys.argv:
+    save(state)
+    if state.get("test_only_refusal"):
+        sys.exit(f"sbatch: error: {state['test_only_refusal']}")
+    print(f"sbatch: Job {state['next_id']} to start at 2026-12-07T10:00:00 using 1 processors", file=sys.stderr)
+elif program == "sbatch":
     script = sys.stdin.read()
     name = re.search(r"^#SBATCH --job-name=(\S+)", script, re.M).group(1)
     job = str(state["next_id"])
     state["next_id"] += 1
     state["jobs"][job] = {"id": job, "user": os.environ.get("FAKE_SUDO_USER", ""), "name": name,
-                          "state": "PENDING", "reason": "Priority", "node": "", "left": "30:00", "script": script}
+                          "state": "PENDING", "reason": "Priority", "node": "", "left": "30:00", "start": "N/A",
+                          "script": script}
     if state.get("sbatch_answer_delay"):
         # A slurmctld that queued the job and is slow to confirm it.
         save(state)
@@ -79,6 +85,16 @@ elif program == "scancel":
             state["jobs"][job].update(state="CANCELLED", reason="None")
 elif program == "sinfo":
     print("cpu|cpu*|1-00:00:00|4|8000|(null)")
+elif program == "sacctmgr":
+    # A cluster without slurmdbd (test_slurm_policy.py reads real answers).
+    save(state)
+    sys.exit("sacctmgr: error: Problem talking to the database: Connection refused")
+elif program == "scontrol" and sys.argv[1:3] == ["show", "config"]:
+    print("Configuration data as of 2026-12-07T10:00:00\nClusterName             = fake")
+elif program == "scontrol" and sys.argv[-1] == "partition":
+    print("PartitionName=cpu AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL Default=YES MaxTime=1-00:00:00")
+elif program == "scontrol" and sys.argv[-1] == "reservation":
+    print(state.get("reservations", "No reservations in the system"))
 elif program == "scontrol":
     j = state["jobs"].get(sys.argv[-1])
     if j is None:
@@ -106,7 +122,7 @@ elif program == "systemctl":
 save(state)
 """
 
-PROGRAMS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sudo", "hpclab-interactive", "systemctl")
+PROGRAMS = ("sbatch", "squeue", "scancel", "sinfo", "scontrol", "sacctmgr", "sudo", "hpclab-interactive", "systemctl")
 
 
 @dataclass
@@ -136,11 +152,30 @@ class FakeSlurm:
     def set_job(self, job_id: str, **fields: str) -> None:
         self._update(lambda state: state["jobs"][job_id].update(fields))
 
+    def refuse_test_submissions(self, reason: str) -> None:
+        """sbatch --test-only answers with this error (a policy Slurm enforces)."""
+        self._update(lambda state: state.__setitem__("test_only_refusal", reason))
+
+    def set_accounting(self, association: str, qos: str, user: str) -> None:
+        """What sacctmgr show association / qos / user print (--parsable2 lines)."""
+        self._update(
+            lambda state: state.__setitem__("accounting", {"association": association, "qos": qos, "user": user})
+        )
+
     def delay_sbatch_answers(self, seconds: float) -> None:
         self._update(lambda state: state.__setitem__("sbatch_answer_delay", seconds))
 
     def add_job(self, job_id: str, user: str, name: str, state: str = "PENDING") -> None:
-        job = {"id": job_id, "user": user, "name": name, "state": state, "reason": "Priority", "node": "", "left": ""}
+        job = {
+            "id": job_id,
+            "user": user,
+            "name": name,
+            "state": state,
+            "reason": "Priority",
+            "node": "",
+            "left": "",
+            "start": "N/A",
+        }
         self._update(lambda s: s["jobs"].__setitem__(job_id, job))
 
     def units(self) -> dict[str, dict[str, Any]]:

@@ -7,8 +7,10 @@ import pytest
 from hpclab.hub.batch_script import render_batch_script
 from hpclab.hub.cluster import parse_sinfo
 from hpclab.hub.options import validate_options
+from hpclab.hub.slurm_policy import ClusterPolicy
 
 PARTITIONS = parse_sinfo("cpu|cpu*|1-00:00:00|8|16000|gpu:2\n")
+POLICY = ClusterPolicy(PARTITIONS).for_user("alice")
 
 
 def render(raw, **overrides):
@@ -19,7 +21,7 @@ def render(raw, **overrides):
         "command": ["/sw/bin/hpclab-singleuser", "--kind=slurm", "--", "/sw/bin/jupyterhub-singleuser"],
     }
     arguments.update(overrides)
-    return render_batch_script(validate_options(raw, PARTITIONS), **arguments)
+    return render_batch_script(validate_options(raw, POLICY), **arguments)
 
 
 def test_script_carries_the_requested_allocation():

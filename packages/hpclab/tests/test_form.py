@@ -4,24 +4,35 @@ preselected that can be submitted."""
 from __future__ import annotations
 
 import asyncio
+import json
 import re
 from types import SimpleNamespace
+
+from policy_samples import ALICE, BOB
 
 from hpclab.hub.cluster import parse_sinfo
 from hpclab.hub.commands import CommandError
 from hpclab.hub.form import render_options_form
+from hpclab.hub.slurm_policy import ClusterPolicy, UserPolicy
 
 PARTITIONS = parse_sinfo("cpu|cpu*|1-00:00:00|8|16000|(null)\n")
 
 
-def form(sandbox_enabled: bool, previous: dict | None = None, sinfo_fails: bool = False) -> str:
-    async def partitions() -> dict:
+def form(
+    sandbox_enabled: bool,
+    previous: dict | None = None,
+    sinfo_fails: bool = False,
+    policy: UserPolicy | None = None,
+    presets: list | None = None,
+) -> str:
+    async def user_policy() -> UserPolicy:
         if sinfo_fails:
             raise CommandError("sinfo: Unable to contact slurm controller")
-        return PARTITIONS
+        return policy or ClusterPolicy(PARTITIONS).for_user("alice")
 
     spawner = SimpleNamespace(
-        partitions=partitions,
+        user_policy=user_policy,
+        presets=presets or [],
         user_options=previous,
         interactive_memory_bytes=5 * 1024**3,
         sandbox_enabled=sandbox_enabled,
@@ -68,3 +79,72 @@ def test_without_partitions_interactive_is_preselected_and_slurm_disabled():
     slurm = kind_radio(html, "slurm")
     assert "disabled" in slurm
     assert "checked" not in slurm
+
+
+def select_options(html: str, name: str) -> list[str]:
+    match = re.search(rf'<select[^>]*name="{name}".*?</select>', html, re.DOTALL)
+    return re.findall(r'<option value="([^"]*)"', match.group(0)) if match else []
+
+
+def test_alice_is_offered_her_accounts_with_her_default_selected_and_no_reservation_of_bobs():
+    html = form(True, policy=ALICE)
+    assert select_options(html, "account") == ["astro", "climate"]
+    assert re.search(r'<option value="astro" selected>', html)
+    assert select_options(html, "qos") == ["dev", "normal"]
+    assert "training" not in select_options(html, "reservation")
+
+
+def test_bob_is_offered_his_reservation_with_its_window():
+    html = form(True, policy=BOB)
+    assert select_options(html, "account") == ["bio"]
+    assert select_options(html, "reservation") == ["", "training"]
+    assert "training: 2026-12-08 09:00:00 to 2026-12-08 12:00:00, on cn2" in html
+
+
+def test_the_page_script_gets_each_bound_and_what_sets_it():
+    view = json.loads(re.search(r'id="hpclab-policy">(.*?)</script>', form(True, policy=ALICE), re.DOTALL).group(1))
+    assert view["limits"]["astro"]["dev"]["cpu"] == {
+        "seconds": 1800,
+        "text": "00:30:00",
+        "setBy": "the dev QoS's MaxWall",
+        "refusal": "",
+    }
+    assert (
+        view["limits"]["climate"]["normal"]["gpu"]["refusal"]
+        == "the gpu partition does not take jobs of the climate account"
+    )
+    assert view["partitions"]["gpu"]["gpuTypes"] == {"t4": 2, "a100": 2}
+
+
+def test_only_the_presets_this_user_may_use_are_shown():
+    presets = [
+        {"name": "Quick test", "options": {"kind": "slurm", "qos": "dev", "time": "00:30:00"}},
+        {"name": "Training", "options": {"kind": "slurm", "reservation": "training", "time": "02:00:00"}},
+    ]
+    assert select_radio_values(form(True, policy=ALICE, presets=presets), "preset") == ["Quick test", ""]
+    assert select_radio_values(form(True, policy=BOB, presets=presets), "preset") == ["Quick test", "Training", ""]
+
+
+def select_radio_values(html: str, name: str) -> list[str]:
+    return re.findall(rf'<input[^>]*type="radio" name="{name}"[^>]*value="([^"]*)"', html)
+
+
+def test_a_second_start_is_prefilled_with_the_last_options():
+    previous = {"kind": "slurm", "account": "climate", "qos": "normal", "partition": "cpu", "time": "02:00:00",
+                "environment": {"A": "1"}}  # fmt: skip
+    html = form(True, previous, policy=ALICE)
+    assert re.search(r'<option value="climate" selected>', html)
+    assert select_options(html, "qos") == ["normal"]
+    assert 'name="time" id="time" maxlength="16" value="02:00:00"' in html
+    assert ">A=1</textarea>" in html
+
+
+def test_a_policy_that_could_end_the_script_early_is_escaped():
+    html = form(
+        True,
+        policy=ClusterPolicy(parse_sinfo("cpu</script><script>alert(1)|cpu*|1:00:00|8|16000|(null)\n")).for_user("a"),
+    )
+    script = re.search(r'id="hpclab-policy">(.*?)</script>', html, re.DOTALL).group(1)
+    assert "</script>" not in script
+    assert "<script>" not in script
+    assert json.loads(script)["partitions"]

@@ -12,8 +12,10 @@ from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_use
 from hpclab.hub.batch_script import render_batch_script
 from hpclab.hub.cluster import parse_sinfo
 from hpclab.hub.options import OptionsError, validate_options
+from hpclab.hub.slurm_policy import ClusterPolicy
 
 PARTITIONS = parse_sinfo("cpu|cpu*|1-00:00:00|8|16000|(null)\ngpu|gpu|infinite|32|250000|gpu:a100:4(S:0-1)\n")
+POLICY = ClusterPolicy(PARTITIONS).for_user("alice")
 FIELDS = ("kind", "partition", "account", "time", "cpus", "memory", "gpus", "sandbox", "environment")
 EXPECTED_DIRECTIVE = re.compile(
     r"#SBATCH --(job-name=jupyterhub-x|partition=(cpu|gpu)|time=([0-9]+-)?[0-9]{2}:[0-9]{2}:[0-9]{2}"
@@ -43,7 +45,7 @@ requests = (
 @given(requests)
 def test_any_request_gets_options_or_the_users_error(raw):
     try:
-        options = validate_options(raw, PARTITIONS)
+        options = validate_options(raw, POLICY)
     except OptionsError as error:
         message = str(error)
         assert message
@@ -65,7 +67,7 @@ def test_any_request_gets_options_or_the_users_error(raw):
 @given(environments)
 def test_accepted_variables_reach_the_server_exactly(environment):
     try:
-        options = validate_options({"kind": "interactive", "environment": environment}, PARTITIONS)
+        options = validate_options({"kind": "interactive", "environment": environment}, POLICY)
     except OptionsError:
         return
     carried = {"PATH": "/usr/bin", USER_ENVIRONMENT_VARIABLE: encode_user_environment(options.environment)}

@@ -17,13 +17,20 @@ from hpclab.hub.slurm_time import SlurmTimeError, format_slurm_time, parse_slurm
 
 
 def test_pending_job_says_why_it_waits():
-    state = parse_squeue_line("PENDING|Resources||1:00:00|jupyterhub-x")
+    state = parse_squeue_line("PENDING|Resources||1:00:00|N/A|jupyterhub-x")
     assert state.pending
     assert state.describe("12") == "Slurm job 12 is pending in the queue (Resources)"
 
 
+def test_pending_job_gives_its_expected_start():
+    state = parse_squeue_line("PENDING|Resources||1:00:00|2026-12-07T14:30:00|jupyterhub-x")
+    assert (
+        state.describe("12") == "Slurm job 12 is pending in the queue (Resources); expected start 2026-12-07 14:30:00"
+    )
+
+
 def test_running_job_names_its_node():
-    state = parse_squeue_line("RUNNING|None|cn2|59:58|jupyterhub-x")
+    state = parse_squeue_line("RUNNING|None|cn2|59:58|2026-12-07T13:30:00|jupyterhub-x")
     assert state.running
     assert state.node == "cn2"
 

@@ -18,6 +18,7 @@ import pytest
 from fake_slurm import FakeSlurm, install_fake_slurm
 from jupyterhub import orm
 from jupyterhub.objects import Hub
+from tornado import web
 from traitlets.config import Config
 
 from hpclab.hub import hub_services
@@ -177,7 +178,9 @@ def test_a_slurm_server_waits_in_the_queue_then_starts_on_its_node(slurm, node_s
     assert summary["job"] == "100"
     assert summary["node"] == "127.0.0.1"
     assert summary["time_left"][:5] in ("00:30", "00:29")
-    [sbatch] = slurm.calls("sudo")[:1]
+    test_only, sbatch = slurm.calls("sudo")[:2]
+    # Slurm was asked first, as the user, whether it would take the job.
+    assert test_only[1:] == ["-u", USER, str(slurm.bin / "sbatch"), "--test-only"]
     assert sbatch[:4] == ["-n", "-E", "-u", USER]
     assert sbatch[4].endswith("/sbatch")
     script = slurm.jobs["100"]["script"]
@@ -241,6 +244,42 @@ def test_a_start_interrupted_before_sbatch_confirms_leaves_no_job(slurm):
 
     assert not run(scenario)
     assert slurm.jobs["100"]["state"] == "CANCELLED"
+
+
+def test_a_job_slurm_would_refuse_is_a_400_with_slurms_reason_and_nothing_is_queued(slurm):
+    slurm.refuse_test_submissions("QOSMaxWallDurationPerJobLimit")
+
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        with pytest.raises(web.HTTPError) as refused:
+            await start(spawner, SLURM_OPTIONS)
+        return refused.value
+
+    refused = run(scenario)
+    assert refused.status_code == 400
+    assert refused.log_message == "Slurm would refuse this job: QOSMaxWallDurationPerJobLimit"
+    assert slurm.jobs == {}
+
+
+def test_the_home_page_gets_what_the_job_asked_for(slurm):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        starting = await start(spawner, {**SLURM_OPTIONS, "account": "astro", "cpus": "2", "memory": "2G"})
+        await until(lambda: spawner.summary().get("job"))
+        summary = spawner.summary()
+        await spawner.stop()
+        starting.cancel()
+        return summary
+
+    summary = run(scenario)
+    assert {key: summary[key] for key in ("account", "qos", "partition", "cpus", "memory", "gpus")} == {
+        "account": "astro",
+        "qos": "",
+        "partition": "cpu",
+        "cpus": "2",
+        "memory": "2G",
+        "gpus": "",
+    }
 
 
 def test_stopping_a_queued_server_cancels_its_job_as_its_owner(slurm):

@@ -3,6 +3,10 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from ansible.module_utils.basic import AnsibleModule
+
 DOCUMENTATION = r"""
 module: slurm_accounting
 short_description: Register a cluster, its QoS, accounts and user associations in slurmdbd
@@ -41,10 +45,6 @@ options:
     elements: dict
     default: []
 """
-
-from typing import Any
-
-from ansible.module_utils.basic import AnsibleModule
 
 # Keys of an account itself (sacctmgr show account); every other key is its association's.
 _ACCOUNT_KEYS = ("Description", "Organization")
@@ -110,7 +110,9 @@ def _sync_qos(db: Sacctmgr, entries: list[dict[str, Any]]) -> None:
 
 
 def _association(db: Sacctmgr, account: str, user: str, keys: list[str]) -> dict[str, str] | None:
-    rows = db.show("association", ["Account", "User", "Partition", *keys], "where", f"cluster={db.cluster}", f"account={account}")
+    rows = db.show(
+        "association", ["Account", "User", "Partition", *keys], "where", f"cluster={db.cluster}", f"account={account}"
+    )
     for row in rows:
         if row["User"] == user and not row["Partition"]:
             return row
@@ -126,7 +128,13 @@ def _sync_accounts(db: Sacctmgr, entries: list[dict[str, Any]]) -> None:
         held = _association(db, name, "", list(association))
         if held is None:
             everything = {**own, **association, **({"Parent": entry["Parent"]} if "Parent" in entry else {})}
-            db.change("add", "account", name, f"Cluster={db.cluster}", *(f"{key}={value}" for key, value in everything.items()))
+            db.change(
+                "add",
+                "account",
+                name,
+                f"Cluster={db.cluster}",
+                *(f"{key}={value}" for key, value in everything.items()),
+            )
             continue
         changes = _differences(own, existing[0] if existing else {}) + _differences(association, held)
         if changes:
@@ -146,7 +154,16 @@ def _sync_users(db: Sacctmgr, entries: list[dict[str, Any]]) -> None:
                           *(f"{key}={value}" for key, value in wanted.items()))  # fmt: skip
                 defaults.setdefault(name, entry["DefaultAccount"])
             elif changes := _differences(wanted, held):
-                db.change("modify", "user", "where", f"name={name}", f"cluster={db.cluster}", f"account={account}", "set", *changes)
+                db.change(
+                    "modify",
+                    "user",
+                    "where",
+                    f"name={name}",
+                    f"cluster={db.cluster}",
+                    f"account={account}",
+                    "set",
+                    *changes,
+                )
         if defaults.get(name) != entry["DefaultAccount"]:
             db.change("modify", "user", "where", f"name={name}", "set", f"DefaultAccount={entry['DefaultAccount']}")
 

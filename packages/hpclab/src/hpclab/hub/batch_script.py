@@ -51,9 +51,14 @@ def render_batch_script(
     if options.memory_mb:
         directives.append(f"--mem={options.memory_mb}M")
     if options.gpus:
-        directives.append(f"--gres=gpu:{options.gpus}")
+        gres = f"gpu:{options.gpu_type}:{options.gpus}" if options.gpu_type else f"gpu:{options.gpus}"
+        directives.append(f"--gres={gres}")
     if options.account:
         directives.append(f"--account={options.account}")
+    if options.qos:
+        directives.append(f"--qos={options.qos}")
+    if options.reservation:
+        directives.append(f"--reservation={options.reservation}")
     lines = ["#!/bin/bash -l", *(f"#SBATCH {directive}" for directive in directives), ""]
     lines.append("exec " + shlex.join(command))
     return "\n".join(lines) + "\n"

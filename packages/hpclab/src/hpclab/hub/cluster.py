@@ -1,12 +1,9 @@
-"""What the spawn form validates against: the cluster's partitions, read from sinfo."""
+"""The cluster's partitions and the size of their nodes, read from sinfo."""
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from .commands import check_command
 from .slurm_time import SlurmTimeError, parse_slurm_time
 
 SINFO_FORMAT = "%R|%P|%l|%c|%m|%G"
@@ -20,16 +17,23 @@ class Partition:
     max_cpus: int  # on the largest node
     max_memory_mb: int  # on the largest node
     max_gpus: int  # on the node with most GPUs
+    # GPU type ("" when untyped) -> most GPUs of that type on one node.
+    gpu_types: dict[str, int] = field(default_factory=dict)
 
 
-def _gpu_count(gres: str) -> int:
-    """GPUs in a sinfo %G field such as 'gpu:2', 'gpu:a100:4(S:0-1)' or '(null)'."""
-    total = 0
+def _gpu_types(gres: str) -> dict[str, int]:
+    """GPUs by type in a sinfo %G field such as 'gpu:2', 'gpu:a100:4(S:0-1)' or '(null)'."""
+    types: dict[str, int] = {}
     for item in gres.split(","):
         fields = item.split("(")[0].split(":")
         if fields[0] == "gpu" and len(fields) > 1 and fields[-1].isdigit():
-            total += int(fields[-1])
-    return total
+            kind = fields[1] if len(fields) > 2 else ""
+            types[kind] = types.get(kind, 0) + int(fields[-1])
+    return types
+
+
+def _merged_types(first: dict[str, int], second: dict[str, int]) -> dict[str, int]:
+    return {kind: max(first.get(kind, 0), second.get(kind, 0)) for kind in {*first, *second}}
 
 
 def _number(text: str) -> int:
@@ -50,29 +54,14 @@ def parse_sinfo(output: str) -> dict[str, Partition]:
         except SlurmTimeError:
             max_time = None
         seen = partitions.get(name)
+        gpu_types = _gpu_types(gres)
         partitions[name] = Partition(
             name=name,
             default=flagged.endswith("*"),
             max_time_seconds=max_time,
             max_cpus=max(_number(cpus), seen.max_cpus if seen else 0),
             max_memory_mb=max(_number(memory), seen.max_memory_mb if seen else 0),
-            max_gpus=max(_gpu_count(gres), seen.max_gpus if seen else 0),
+            max_gpus=max(sum(gpu_types.values()), seen.max_gpus if seen else 0),
+            gpu_types=_merged_types(gpu_types, seen.gpu_types if seen else {}),
         )
     return partitions
-
-
-class PartitionCache:
-    """Partitions read at most once per `ttl` seconds: the form and every spawn use them."""
-
-    def __init__(self, sinfo_argv: Sequence[str], ttl: float, clock: Callable[[], float] = time.monotonic) -> None:
-        self._argv = [*sinfo_argv, "--noheader", f"--format={SINFO_FORMAT}"]
-        self._ttl = ttl
-        self._clock = clock
-        self._partitions: dict[str, Partition] = {}
-        self._read_at = float("-inf")
-
-    async def get(self) -> dict[str, Partition]:
-        if self._clock() - self._read_at > self._ttl or not self._partitions:
-            self._partitions = parse_sinfo(await check_command(self._argv, timeout=20))
-            self._read_at = self._clock()
-        return self._partitions

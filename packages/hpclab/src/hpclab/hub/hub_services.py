@@ -1,5 +1,5 @@
-"""What every spawner of one hub process shares: the partition cache, the job poller and
-the sweep of server jobs the hub does not know.
+"""What every spawner of one hub process shares: the cluster's policy (policy_cache.py),
+the job poller and the sweep of server jobs the hub does not know.
 
 There is one HubServices per hub process. Creating it starts nothing; `start()` begins
 the sweep, once. The hub starts it as it starts (HpclabSpawner.start_hub_services, called
@@ -14,18 +14,19 @@ from __future__ import annotations
 import asyncio
 from dataclasses import dataclass
 
-from .cluster import Partition, PartitionCache
 from .commands import CommandError, CommandResult, check_command, run_command
 from .job_poller import JobPoller
 from .orphan_jobs import sweep_orphans
+from .policy_cache import PolicyCache
 from .slurm_jobs import GarbledAnswer, record_mark, server_jobs, server_jobs_format
+from .slurm_policy import ClusterPolicy
 
 
 @dataclass(frozen=True)
 class ClusterSettings:
     slurm_bin: str
     sudo: tuple[str, ...]
-    partitions_ttl: float
+    policy_ttl: float
     job_query_timeout: float
     job_poll_interval: float
     job_poll_jitter: float
@@ -47,7 +48,7 @@ async def _run_query(argv: list[str], timeout: float) -> CommandResult:
 class HubServices:
     def __init__(self, settings: ClusterSettings) -> None:
         self.settings = settings
-        self._partitions = PartitionCache([settings.command("sinfo")], settings.partitions_ttl)
+        self.policy_cache = PolicyCache(settings.slurm_bin, settings.policy_ttl, timeout=settings.job_query_timeout)
         self.poller = JobPoller(
             settings.command("squeue"),
             _run_query,
@@ -82,8 +83,8 @@ class HubServices:
             self._sweep.cancel()
             await asyncio.gather(self._sweep, return_exceptions=True)
 
-    async def partitions(self) -> dict[str, Partition]:
-        return await self._partitions.get()
+    async def policy(self) -> ClusterPolicy:
+        return await self.policy_cache.get()
 
     async def list_server_jobs(self, user: str | None = None) -> dict[str, str]:
         """Server jobs (job id -> user) in Slurm's queue, of one user or all."""

@@ -10,11 +10,15 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .cluster import Partition
 from .slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
 from .variables import CONTROL_CHARACTERS, VARIABLE_NAME
+
+if TYPE_CHECKING:
+    # slurm_policy reads scontrol through slurm_jobs, which needs these options.
+    from .slurm_policy import UserPolicy
 
 KIND_NAMES = ("interactive", "slurm")
 # What a request that names no kind gets (the form preselects it too).
@@ -22,7 +26,9 @@ DEFAULT_KIND = "slurm"
 MAX_FIELD_LENGTH = 256
 MAX_VARIABLES = 64
 MAX_VALUE_LENGTH = 4096
-_ACCOUNT = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+# Account, QoS, reservation and GPU type names.
+_SLURM_NAME = re.compile(r"[A-Za-z0-9_.-]{1,64}")
+DEFAULT_TIME_SECONDS = 3600
 # ASCII only: str.isdigit() and \d accept "²" and "١٢", which int() then refuses or reads.
 _WHOLE_NUMBER = re.compile(r"[0-9]{1,9}")
 _MEMORY = re.compile(r"(?P<amount>[0-9]{1,9}) *(?P<unit>[KMGT]?)B?", re.IGNORECASE | re.ASCII)
@@ -41,10 +47,13 @@ class SpawnOptions:
     kind: str
     partition: str = ""
     account: str = ""
+    qos: str = ""
+    reservation: str = ""
     time_seconds: int = 0
     cpus: int = 1
     memory_mb: int = 0
     gpus: int = 0
+    gpu_type: str = ""
     sandbox: bool = False
     environment: dict[str, str] = field(default_factory=dict)
 
@@ -146,6 +155,13 @@ def parse_environment(value: Any) -> dict[str, str]:
     return environment
 
 
+def _name(raw: Mapping[str, Any], field: str) -> str:
+    name = _text(raw, field)
+    if name and not _SLURM_NAME.fullmatch(name):
+        raise OptionsError(f"{field}: {name!r} is not a Slurm name (letters, digits, . _ -)")
+    return name
+
+
 def _partition(raw: Mapping[str, Any], partitions: Mapping[str, Partition]) -> Partition:
     name = _text(raw, "partition")
     if not name:
@@ -158,26 +174,65 @@ def _partition(raw: Mapping[str, Any], partitions: Mapping[str, Partition]) -> P
     return partitions[name]
 
 
-def _time_seconds(raw: Mapping[str, Any], partition: Partition) -> int:
-    text = _text(raw, "time", "01:00:00") or "01:00:00"
+def _account_and_qos(raw: Mapping[str, Any], policy: UserPolicy) -> tuple[str, str]:
+    """The account (the user's default when none is given) and its QoS (the account's
+    default QoS when none is given), both checked when the accounting database is known."""
+    account = _name(raw, "account") or policy.default_account
+    if refusal := policy.account_refusal(account):
+        raise OptionsError(f"account: {refusal}")
+    qos = _name(raw, "qos") or policy.default_qos(account)
+    if refusal := policy.qos_refusal(account, qos):
+        raise OptionsError(f"qos: {refusal}")
+    return account, qos
+
+
+def _reservation(raw: Mapping[str, Any], policy: UserPolicy, account: str) -> str:
+    name = _name(raw, "reservation")
+    if not name:
+        return ""
+    reservation = policy.reservation(name)
+    if reservation is None:
+        yours = ", ".join(sorted(found.name for found in policy.reservations)) or "none"
+        raise OptionsError(f"reservation: {name!r} is not a reservation you may use (yours: {yours})")
+    if account and not reservation.admits(policy.user, [account]):
+        raise OptionsError(f"reservation: {name} is not open to jobs of the {account} account")
+    return name
+
+
+def _time_seconds(raw: Mapping[str, Any], policy: UserPolicy, partition: Partition, account: str, qos: str) -> int:
+    bound = policy.time_bound(partition, account, qos)
+    default = min(DEFAULT_TIME_SECONDS, bound.seconds or DEFAULT_TIME_SECONDS)
+    text = _text(raw, "time") or format_slurm_time(default)
     try:
         seconds = parse_slurm_time(text)
     except SlurmTimeError as error:
         raise OptionsError(f"time: {error}") from error
     if seconds is None or seconds <= 0:
         raise OptionsError("time: give a positive time limit")
-    if partition.max_time_seconds is not None and seconds > partition.max_time_seconds:
+    if bound.seconds is not None and seconds > bound.seconds:
         raise OptionsError(
-            f"time: {format_slurm_time(seconds)} exceeds the {partition.name} partition's limit of "
-            f"{format_slurm_time(partition.max_time_seconds)}"
+            f"time: {format_slurm_time(seconds)} exceeds {bound.set_by}, {format_slurm_time(bound.seconds)}"
         )
     return seconds
 
 
-def validate_options(
-    raw: Mapping[str, Any], partitions: Mapping[str, Partition], *, sandbox_enabled: bool = True
-) -> SpawnOptions:
-    """Checked options from a form or API request; raises OptionsError on the first problem."""
+def _gpus(raw: Mapping[str, Any], partition: Partition) -> tuple[int, str]:
+    gpus = _integer(raw, "gpus", 0, 0, 64)
+    gpu_type = _name(raw, "gpu_type")
+    if gpu_type and gpu_type not in partition.gpu_types:
+        offered = ", ".join(sorted(kind for kind in partition.gpu_types if kind)) or "none"
+        raise OptionsError(f"gpu_type: the {partition.name} partition has no {gpu_type!r} GPUs (types: {offered})")
+    most = partition.gpu_types[gpu_type] if gpu_type else partition.max_gpus
+    if gpus > most:
+        available = f"at most {most}" if most else "no"
+        what = f"{gpu_type} GPUs" if gpu_type else "GPUs"
+        raise OptionsError(f"gpus: the {partition.name} partition has {available} {what} per node")
+    return gpus, gpu_type if gpus else ""
+
+
+def validate_options(raw: Mapping[str, Any], policy: UserPolicy, *, sandbox_enabled: bool = True) -> SpawnOptions:
+    """Checked options from a form or API request, against what Slurm lets this user ask
+    for; raises OptionsError on the first problem."""
     if not isinstance(raw, Mapping):
         raise OptionsError("options must be an object")
     kind = _text(raw, "kind", DEFAULT_KIND) or DEFAULT_KIND
@@ -190,27 +245,27 @@ def validate_options(
     if kind == "interactive":
         return SpawnOptions(kind=kind, sandbox=sandbox, environment=environment)
 
-    partition = _partition(raw, partitions)
-    account = _text(raw, "account")
-    if account and not _ACCOUNT.fullmatch(account):
-        raise OptionsError(f"account: {account!r} is not an account name (letters, digits, . _ -)")
+    partition = _partition(raw, policy.partitions)
+    account, qos = _account_and_qos(raw, policy)
+    if refusal := policy.partition_refusal(partition.name, account, qos):
+        raise OptionsError(f"partition: {refusal}")
     cpus = _integer(raw, "cpus", 1, 1, max(partition.max_cpus, 1))
     memory_text = _text(raw, "memory")
     memory_mb = parse_memory_mb(memory_text) if memory_text else 0
     if partition.max_memory_mb and memory_mb > partition.max_memory_mb:
         raise OptionsError(f"memory: {memory_mb}M exceeds the {partition.max_memory_mb}M of a {partition.name} node")
-    gpus = _integer(raw, "gpus", 0, 0, 64)
-    if gpus > partition.max_gpus:
-        available = f"at most {partition.max_gpus}" if partition.max_gpus else "no"
-        raise OptionsError(f"gpus: the {partition.name} partition has {available} GPUs per node")
+    gpus, gpu_type = _gpus(raw, partition)
     return SpawnOptions(
         kind=kind,
         partition=partition.name,
         account=account,
-        time_seconds=_time_seconds(raw, partition),
+        qos=qos,
+        reservation=_reservation(raw, policy, account),
+        time_seconds=_time_seconds(raw, policy, partition, account, qos),
         cpus=cpus,
         memory_mb=memory_mb,
         gpus=gpus,
+        gpu_type=gpu_type,
         sandbox=sandbox,
         environment=environment,
     )

@@ -10,8 +10,10 @@ from dataclasses import dataclass
 
 from .batch_script import JOB_NAME_PREFIX
 
-# squeue --format: state, reason, node list, time left, job name (| never occurs in these).
-SQUEUE_FORMAT = "%T|%r|%N|%L|%j"
+# squeue --format: state, reason, node list, time left, start time (for a pending job the
+# scheduler's expected start, as squeue --start shows it), job name (| never occurs in these).
+SQUEUE_FORMAT = "%T|%r|%N|%L|%S|%j"
+_UNKNOWN_TIMES = ("", "N/A", "Unknown", "None")
 
 # Every state squeue can print (squeue(1), JOB STATE CODES); anything else is garbled.
 SLURM_STATES = frozenset(
@@ -32,6 +34,8 @@ class JobState:
     reason: str
     node: str
     time_left: str
+    # Slurm's ISO time (2026-12-07T14:30:00) of the expected start of a pending job ("" unknown).
+    start_time: str = ""
 
     @property
     def pending(self) -> bool:
@@ -45,7 +49,8 @@ class JobState:
         """What the spawn page shows while the job waits or starts."""
         if self.pending:
             reason = f" ({self.reason})" if self.reason and self.reason != "None" else ""
-            return f"Slurm job {job_id} is {self.state.lower()} in the queue{reason}"
+            start = f"; expected start {self.start_time.replace('T', ' ')}" if self.start_time else ""
+            return f"Slurm job {job_id} is {self.state.lower()} in the queue{reason}{start}"
         if self.running:
             return f"Slurm job {job_id} is running on {self.node}; waiting for JupyterLab to start"
         return f"Slurm job {job_id} is {self.state.lower()}"
@@ -53,9 +58,10 @@ class JobState:
 
 def parse_squeue_line(line: str) -> JobState | None:
     fields = line.strip().split("|")
-    if len(fields) < 4 or not fields[0]:
+    if len(fields) < 5 or not fields[0]:
         return None
-    return JobState(state=fields[0], reason=fields[1], node=fields[2], time_left=fields[3])
+    start = fields[4] if fields[4] not in _UNKNOWN_TIMES else ""
+    return JobState(state=fields[0], reason=fields[1], node=fields[2], time_left=fields[3], start_time=start)
 
 
 class GarbledAnswer(ValueError):
@@ -103,6 +109,21 @@ def forgotten_job(stderr: str) -> bool:
     """squeue refused a single job id it no longer knows: an answer (the job is gone),
     not a failure."""
     return "Invalid job id specified" in stderr
+
+
+_REFUSAL_PREFIXES = ("sbatch: error: Batch job submission failed: ", "sbatch: error: ", "allocation failure: ")
+
+
+def slurm_refusal(stderr: str) -> str:
+    """sbatch's reasons for refusing a job, without its prefixes, one per line joined."""
+    reasons = []
+    for line in stderr.splitlines():
+        text = line.strip()
+        for prefix in _REFUSAL_PREFIXES:
+            text = text.removeprefix(prefix)
+        if text and text not in reasons:
+            reasons.append(text)
+    return "; ".join(reasons) or "no reason given"
 
 
 def submitted_job_id(sbatch_output: str) -> str | None:

@@ -21,9 +21,15 @@ from .commands import CommandError, CommandTimedOut, check_command, run_command
 from .hub_urls import hub_urls_through
 from .job_poller import JobPoller, JobReport, Presence
 from .jupyterhub_adapter import server_label
-from .options import SpawnOptions
+from .options import OptionsError, SpawnOptions
 from .server_kind import SpawnFailed
-from .slurm_jobs import JobState, describe_finished_job, parse_scontrol_record, submitted_job_id
+from .slurm_jobs import (
+    JobState,
+    describe_finished_job,
+    parse_scontrol_record,
+    slurm_refusal,
+    submitted_job_id,
+)
 from .slurm_time import format_slurm_time
 
 if TYPE_CHECKING:
@@ -46,6 +52,8 @@ class SlurmKind:
         self.started_at = 0.0
         # Why the last run's job ended, shown on the home page (kept through clear_state).
         self.end_reason = ""
+        # What the job asked for, shown on the home page.
+        self.resources: dict[str, str] = {}
 
     @property
     def _poller(self) -> JobPoller:
@@ -72,6 +80,7 @@ class SlurmKind:
         # hpclab-singleuser reports the port it picks on the node.
         spawner.port = 0
         self.time_limit_seconds = options.time_seconds
+        self.resources = requested_resources(options)
         await self._submit(options)
         while (presence := self._absorb(await self._poller.fresh_report(self.job_id))) is not Presence.RUNNING:
             if presence is Presence.ENDED:
@@ -82,14 +91,13 @@ class SlurmKind:
         await spawner.wait_until_listening(self._end_reason)
         return spawner.ip, spawner.port
 
-    async def _submit(self, options: SpawnOptions) -> None:
+    def _batch_script(self, options: SpawnOptions, exported_names: list[str]) -> str:
         spawner = self._spawner
-        env = spawner.get_env()
-        script = render_batch_script(
+        return render_batch_script(
             options,
             server_name=spawner.name,
             home=pwd.getpwnam(spawner.user.name).pw_dir,
-            exported_names=env,
+            exported_names=exported_names,
             command=[
                 f"{spawner.jupyter_env_bin}/hpclab-singleuser",
                 "--kind=slurm",
@@ -98,6 +106,21 @@ class SlurmKind:
                 *spawner.get_args(),
             ],
         )
+
+    async def check_submission(self, options: SpawnOptions) -> None:
+        """Ask Slurm whether it would take this job from this user (sbatch --test-only,
+        which checks accounts, QoS, reservations, partitions and limits and queues
+        nothing); its refusal is the user's message."""
+        sbatch = self._settings.command("sbatch")
+        argv = self._settings.as_user(self._spawner.user.name, sbatch, "--test-only")
+        result = await run_command(argv, input_text=self._batch_script(options, []), timeout=30)
+        if result.returncode != 0:
+            raise OptionsError(f"Slurm would refuse this job: {slurm_refusal(result.stderr or result.stdout)}")
+
+    async def _submit(self, options: SpawnOptions) -> None:
+        spawner = self._spawner
+        env = spawner.get_env()
+        script = self._batch_script(options, list(env))
         spawner.log.debug("Batch script of %s:\n%s", server_label(spawner), script)
         sbatch = self._settings.command("sbatch")
         try:
@@ -193,7 +216,14 @@ class SlurmKind:
         if self.started_at and self.time_limit_seconds:
             left = format_slurm_time(int(self.started_at + self.time_limit_seconds - time.time()))
         node = self.job_state.node if self.job_state else self._spawner.ip
-        return {"kind": "SLURM", "job": self.job_id, "node": node, "time_left": left, "end_reason": self.end_reason}
+        return {
+            "kind": "SLURM",
+            "job": self.job_id,
+            "node": node,
+            "time_left": left,
+            "end_reason": self.end_reason,
+            **self.resources,
+        }
 
     # ----- state ------------------------------------------------------------------------
 
@@ -202,6 +232,7 @@ class SlurmKind:
         self.time_limit_seconds = state.get("time_limit_seconds", 0)
         self.started_at = state.get("started_at", 0.0)
         self.end_reason = state.get("end_reason", "")
+        self.resources = state.get("resources", {})
         if self.job_id:
             self._poller.watch(self.job_id)
 
@@ -211,6 +242,7 @@ class SlurmKind:
             "time_limit_seconds": self.time_limit_seconds,
             "started_at": self.started_at,
             "end_reason": self.end_reason,
+            "resources": self.resources,
         }
 
     def clear_state(self) -> None:
@@ -219,3 +251,17 @@ class SlurmKind:
         self.job_id = ""
         self.started_at = 0.0
         self.job_state = None
+
+
+def requested_resources(options: SpawnOptions) -> dict[str, str]:
+    """What a job asked for, as the home page shows it."""
+    memory = options.memory_mb
+    gpus = f"{options.gpus} {options.gpu_type}" if options.gpu_type else str(options.gpus or "")
+    return {
+        "account": options.account,
+        "qos": options.qos,
+        "partition": options.partition,
+        "cpus": str(options.cpus),
+        "memory": (f"{memory // 1024}G" if memory % 1024 == 0 else f"{memory}M") if memory else "default",
+        "gpus": gpus,
+    }

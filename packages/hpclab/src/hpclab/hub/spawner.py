@@ -13,20 +13,21 @@ why a server did not start.
 from __future__ import annotations
 
 import asyncio
+import grp
+import os
 import pwd
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 from jupyterhub.spawner import Spawner
 from tornado import web
-from traitlets import Bool, Float, Integer, List, Unicode, default
+from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from hpclab.common.interactive_units import SERVER_NAME
 from hpclab.common.sandbox import SANDBOX_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_user_environment
 
-from .cluster import Partition
 from .commands import CommandError
 from .form import render_options_form
 from .hub_services import ClusterSettings, HubServices, hub_services
@@ -34,8 +35,10 @@ from .interactive_kind import InteractiveKind
 from .jupyterhub_adapter import server_label
 from .node_report import NodeReport, NodeReportRefused
 from .options import OptionsError, SpawnOptions, flatten_form, validate_options
+from .presets import expand_preset
 from .server_kind import ServerKind, SpawnFailed
 from .slurm_kind import SlurmKind
+from .slurm_policy import UserPolicy
 from .token_handover import HandoverForbidden, HandoverRefused
 
 KIND_CLASSES: dict[str, Callable[[HpclabSpawner], ServerKind]] = {"interactive": InteractiveKind, "slurm": SlurmKind}
@@ -56,7 +59,13 @@ class HpclabSpawner(Spawner):
     )
     interactive_memory_bytes = Integer(5 * 1024**3, help="Memory cap of Interactive servers").tag(config=True)
     work_root = Unicode("/cluster/work", help="Parent of the users' $WORK, where server logs go").tag(config=True)
-    partitions_ttl = Float(60, help="Seconds the partition list read from sinfo is reused").tag(config=True)
+    policy_ttl = Float(
+        60, help="Seconds the cluster's policy (partitions, accounts, QoS, reservations) is reused before a refresh"
+    ).tag(config=True)
+    presets = List(
+        Dict(),
+        help="Named presets shown first in the form: {name, description, options}; options as the form's fields",
+    ).tag(config=True)
     job_query_timeout = Float(20, help="Seconds to wait for squeue before the state counts as unknown").tag(config=True)
     job_poll_interval = Float(30, help="Seconds between the hub's squeue calls for all its jobs").tag(config=True)
     job_poll_jitter = Float(0.2, help="Random share of the interval added or removed at each call").tag(config=True)
@@ -88,6 +97,7 @@ class HpclabSpawner(Spawner):
         # Set by the node's report (node_report.py) when the server cannot start.
         self.startup_error = ""
         self.spawn_options: SpawnOptions | None = None
+        self._form_checked: tuple[dict[str, Any], SpawnOptions] | None = None
         self._user_environment: dict[str, str] = {}
         self._token_handed_over = False
 
@@ -95,7 +105,7 @@ class HpclabSpawner(Spawner):
         return ClusterSettings(
             slurm_bin=self.slurm_bin,
             sudo=tuple(self.sudo),
-            partitions_ttl=self.partitions_ttl,
+            policy_ttl=self.policy_ttl,
             job_query_timeout=self.job_query_timeout,
             job_poll_interval=self.job_poll_interval,
             job_poll_jitter=self.job_poll_jitter,
@@ -121,8 +131,11 @@ class HpclabSpawner(Spawner):
     def _default_options_form(self) -> Any:
         return render_options_form
 
-    async def partitions(self) -> dict[str, Partition]:
-        return await self.services.partitions()
+    async def user_policy(self) -> UserPolicy:
+        """What Slurm lets this user ask for (no Slurm call once the policy is read)."""
+        account = pwd.getpwnam(self.user.name)
+        groups = [grp.getgrgid(gid).gr_name for gid in os.getgrouplist(account.pw_name, account.pw_gid)]
+        return (await self.services.policy()).for_user(self.user.name, groups)
 
     async def options_from_form(self, formdata: dict[str, list[str]]) -> dict[str, Any]:
         """Checked on submission, so that a bad value shows the form again with a 400."""
@@ -130,7 +143,8 @@ class HpclabSpawner(Spawner):
             raw = flatten_form(formdata)
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
-        await self._checked_options(raw)
+        # Kept for the apply step of this same request, which would check them again.
+        self._form_checked = (raw, await self._checked_options(raw))
         return raw
 
     @default("apply_user_options")
@@ -140,13 +154,21 @@ class HpclabSpawner(Spawner):
     @staticmethod
     async def _apply_options(spawner: HpclabSpawner, user_options: dict[str, Any]) -> None:
         """JupyterHub's hook for every spawn request, form or REST API: errors become 400s."""
-        spawner.spawn_options = await spawner._checked_options(user_options)
+        checked, spawner._form_checked = spawner._form_checked, None
+        if checked is not None and checked[0] == user_options:
+            spawner.spawn_options = checked[1]
+        else:
+            spawner.spawn_options = await spawner._checked_options(user_options)
 
     async def _checked_options(self, user_options: dict[str, Any]) -> SpawnOptions:
         if not SERVER_NAME.fullmatch(self.name):
             raise web.HTTPError(400, "Server names may use letters, digits, '.', '_' and '-' (64 at most)")
         try:
-            return validate_options(user_options or {}, await self.partitions(), sandbox_enabled=self.sandbox_enabled)
+            raw = expand_preset(user_options or {}, self.presets)
+            options = validate_options(raw, await self.user_policy(), sandbox_enabled=self.sandbox_enabled)
+            if options.kind == "slurm":
+                await SlurmKind(self).check_submission(options)
+            return options
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
         except CommandError as error:
