@@ -104,6 +104,10 @@ def test_memory_units():
     assert [parse_memory_mb(text) for text in ("512M", "2G", "2048", "1T", "2gb")] == [512, 2048, 2048, 1048576, 2048]
 
 
+def test_the_forms_xsrf_token_is_not_kept_among_the_options():
+    assert flatten_form({"_xsrf": ["token"], "kind": ["slurm"]}) == {"kind": "slurm"}
+
+
 def test_repeated_form_fields_are_refused():
     assert flatten_form({"kind": ["slurm"]}) == {"kind": "slurm"}
     with pytest.raises(OptionsError, match="sent 2 times"):

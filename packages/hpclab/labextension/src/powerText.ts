@@ -41,9 +41,13 @@ function cpuFigures(state: IPowerState): [string, string] {
   ];
 }
 
-/** The GPU indicator's text and tooltip, or null when it is hidden (no GPU, or no reading). */
+/** The GPU indicator's text and tooltip, or null when it is hidden (a job without GPUs).
+ * A job with GPUs whose power cannot be read says why. */
 export function gpuText(state: IPowerState): [string, string] | null {
   const gpu = state.gpu;
+  if (gpu.reason) {
+    return ['GPU: n/a', `GPU power is not shown: ${gpu.reason}`];
+  }
   if (gpu.count > 0 && gpu.power_w !== undefined && gpu.limit_w !== undefined) {
     return [
       `GPU: ${watts(gpu.power_w)} W / ${watts(gpu.limit_w)} W`,

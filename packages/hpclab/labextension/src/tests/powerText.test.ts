@@ -7,7 +7,7 @@ import { IPowerState } from '../shapes';
 function state(changes: Partial<IPowerState> = {}): IPowerState {
   return {
     cpu: { power_w: 25, limit_w: 250, reason: '' },
-    gpu: { count: 0, reason: 'no GPU in this job' },
+    gpu: { count: 0, reason: '' },
     energy_j: 7.2e6,
     co2_g: 112,
     since: 1_700_000_000,
@@ -35,9 +35,13 @@ test('cpuText: power and limit, no limit, or why there is no reading', () => {
   ]);
 });
 
-test('gpuText: shown only with GPUs and a reading', () => {
+test('gpuText: hidden without GPUs, says why a job with GPUs has no reading', () => {
   assert.equal(gpuText(state()), null);
   assert.equal(gpuText(state({ gpu: { count: 2 } })), null);
+  assert.deepEqual(gpuText(state({ gpu: { count: 0, reason: 'NVML is not available: NVML Shared Library Not Found' } })), [
+    'GPU: n/a',
+    'GPU power is not shown: NVML is not available: NVML Shared Library Not Found'
+  ]);
   assert.deepEqual(gpuText(state({ gpu: { count: 2, power_w: 410.4, limit_w: 700 } })), [
     'GPU: 410 W / 700 W',
     'Power of the 2 GPU(s) of this job and their enforced limits, from NVML.'

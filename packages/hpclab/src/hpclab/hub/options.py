@@ -62,10 +62,17 @@ class SpawnOptions:
         return format_slurm_time(self.time_seconds)
 
 
+# Sent with a form but not an option: JupyterHub would save it with the options, and
+# the home page's "start again" would post a stale token.
+_NOT_OPTIONS = frozenset({"_xsrf"})
+
+
 def flatten_form(form: Mapping[str, list[str]]) -> dict[str, str]:
     """HTML form data (name -> list of values) to single values; repeated fields are refused."""
     flat = {}
     for name, values in form.items():
+        if name in _NOT_OPTIONS:
+            continue
         if len(values) != 1:
             raise OptionsError(f"Field {name!r} was sent {len(values)} times")
         flat[name] = values[0]
