@@ -11,8 +11,10 @@ and prints, for each: spawn-to-ready median and 90th percentile over --spawns SL
 spawns; squeue calls per minute (slurmctld's own RPC counts, sdiag) with 0, 10 and 50
 running servers; the hub's CPU and memory with 50 servers; failures when 20 users spawn
 at the same moment. The hpclab profile also gives spawn-to-ready per kind, with and
-without the sandbox. Bench users bench01..bench20 are created on every node for the run
-and removed after it.
+without the sandbox, and the spawn form's render time with a cold and a warm policy
+cache with the Slurm calls it costs (stock batchspawner has no form to compare with).
+Bench users bench01..bench20 are created on every node for the run, with an
+association in the accounting database, and removed after it.
 """
 
 from __future__ import annotations
@@ -49,6 +51,14 @@ BENCH_USERS = [f"bench{number:02d}" for number in range(1, 21)]
 BENCH_UID = 3100
 PROJECT_GROUP = "demoproj"
 WINDOW_S = 60
+BENCH_ACCOUNT = "hpclab-bench"
+# The RPCs a reading of the cluster's policy makes: sinfo, scontrol show config /
+# partition / reservation (slurmctld), and sacctmgr show association / qos / user (slurmdbd).
+POLICY_RPCS = (
+    "REQUEST_PARTITION_INFO", "REQUEST_NODE_INFO", "REQUEST_RESERVATION_INFO", "REQUEST_BUILD_INFO",
+    "DBD_GET_ASSOCS", "DBD_GET_QOS", "DBD_GET_USERS",
+)  # fmt: skip
+FORM_ROUNDS = 5
 BENCH_CONFIG_DIR = "/run/hpclab-bench"
 DROP_IN = "/run/systemd/system/jupyterhub.service.d/hpclab-bench.conf"
 # batchspawner's SlurmSpawner as its documentation sets it up; sudo only where the hub's
@@ -120,9 +130,15 @@ class Bench:
             self.run("hub", "chpasswd", stdin=f"{user}:{self.passwords[user]}\n")
             for root in ("/cluster/work", "/cluster/scratch"):
                 self.run("hub", "install", "-d", "-o", user, "-g", user, "-m", "0700", f"{root}/{user}")
+        # With accounting enforced, a user needs an association to submit anything.
+        names = ",".join(BENCH_USERS)
+        self.run("slurmctld", "sh", "-c", f"sacctmgr -i add account {BENCH_ACCOUNT} >/dev/null || true")
+        self.run("slurmctld", "sh", "-c", f"sacctmgr -i add user {names} account={BENCH_ACCOUNT} >/dev/null || true")
         try:
             yield [self.session(user) for user in BENCH_USERS]
         finally:
+            self.run("slurmctld", "sh", "-c", f"sacctmgr -i delete user name={names} >/dev/null || true")
+            self.run("slurmctld", "sh", "-c", f"sacctmgr -i delete account {BENCH_ACCOUNT} >/dev/null || true")
             for user in BENCH_USERS:
                 self.run("hub", "sh", "-c", f"rm -rf /cluster/work/{user} /cluster/scratch/{user}")
                 for node in NODES:
@@ -184,6 +200,17 @@ class Bench:
         calls = sum(int(count) for count in counts)
         rss = int(self.run("hub", "ps", "-o", "rss=", "-p", pid)) / 1024
         return round(calls * 60 / WINDOW_S), cpu, rss
+
+    def reset_policy_calls(self) -> None:
+        self.run("slurmctld", "sdiag", "--reset")
+        self.run("slurmctld", "sacctmgr", "-i", "clear", "stats")
+
+    def policy_calls(self) -> int:
+        """RPCs of policy readings since the reset, as slurmctld and slurmdbd count them."""
+        report = self.run("slurmctld", "sdiag") + self.run("slurmctld", "sacctmgr", "show", "stats")
+        return sum(
+            int(count) for name in POLICY_RPCS for count in re.findall(rf"{name}\s+\(\s*\d+\)\s+count:(\d+)", report)
+        )
 
     def cpu_seconds(self, pid: str) -> float:
         fields = self.run("hub", "cat", f"/proc/{pid}/stat").rsplit(")", 1)[1].split()
@@ -275,6 +302,32 @@ def measure_profile(bench: Bench, profile: str, users: list[HubSession], spawns:
     return figures
 
 
+def render_form(hub: HubSession) -> float:
+    started = time.monotonic()
+    response = hub.http.get(hub.url(f"/hub/spawn/{hub.user}/formbench"), timeout=60)
+    assert response.status_code == 200, response.text[:300]
+    assert 'id="hpclab-policy"' in response.text
+    return time.monotonic() - started
+
+
+def measure_form(bench: Bench, users: list[HubSession]) -> None:
+    """The spawn form through the hub's HTTPS port: the first render after a hub restart
+    (the policy read from Slurm), then FORM_ROUNDS renders for each user (from the cache)."""
+    bench.use_profile("hpclab")
+    users = [bench.session(hub.user) for hub in [bench.session("alice"), *users]]
+    bench.reset_policy_calls()
+    cold = render_form(users[0])
+    cold_calls = bench.policy_calls()
+    bench.reset_policy_calls()
+    warm = [render_form(hub) for _ in range(FORM_ROUNDS) for hub in users]
+    warm_calls = bench.policy_calls()
+    print(f"\nhpclab: the spawn form ({len(users)} users, {len(warm)} warm renders)")
+    print(f"  cold render (policy read from Slurm)   {cold * 1000:7.1f} ms, {cold_calls} Slurm RPCs")
+    print(f"  warm render, median / 90th percentile  {statistics.median(warm) * 1000:7.1f} / "
+          f"{percentile(warm, 0.9) * 1000:.1f} ms")  # fmt: skip
+    print(f"  Slurm RPCs per warm render             {warm_calls / len(warm):7.2f} ({warm_calls} in all)")
+
+
 def kinds_with_sandbox(bench: Bench, spawns: int) -> None:
     alice = bench.session("alice")
     stop_all(alice)
@@ -294,6 +347,7 @@ def main() -> None:
     parser.add_argument("--spawns", type=int, default=10)
     parser.add_argument("--kind-spawns", type=int, default=5)
     parser.add_argument("--profiles", default="hpclab,stock")
+    parser.add_argument("--form", action=argparse.BooleanOptionalAction, default=True)
     args = parser.parse_args()
 
     with tempfile.NamedTemporaryFile(suffix=".crt") as ca:
@@ -305,10 +359,11 @@ def main() -> None:
             with bench.bench_users() as users:
                 for hub in users:
                     stop_all(hub)
-                for profile in args.profiles.split(","):
+                for profile in [name for name in args.profiles.split(",") if name]:
                     results[profile] = measure_profile(bench, profile, users, args.spawns)
                     for row, figure in results[profile].items():
                         print(f"  [{profile}] {row}: {figure}", flush=True)
+
         finally:
             bench.use_profile("hpclab")
         profiles = list(results)
@@ -316,6 +371,9 @@ def main() -> None:
         print("\n" + f"{'':48s}" + "".join(f"{profile:>12s}" for profile in profiles))
         for row in rows:
             print(f"{row:48s}" + "".join(f"{results[profile].get(row, '-'):>12s}" for profile in profiles))
+        if args.form:
+            with bench.bench_users() as form_users:
+                measure_form(bench, form_users)
         if args.kind_spawns:
             kinds_with_sandbox(bench, args.kind_spawns)
 

@@ -160,8 +160,18 @@ def test_example_declares_its_gpus_to_slurm(rendered):
     assert "\nGresTypes=gpu\n" in visu["/etc/slurm/slurm.conf"]
     assert "\nNodeName=visu01 Name=gpu File=/dev/nvidia[0-1]\n" in visu["/etc/slurm/gres.conf"]
     demo = rendered["demo"]["cn1"]
-    assert "GresTypes" not in demo["/etc/slurm/slurm.conf"]
-    assert "/etc/slurm/gres.conf" not in demo
+    assert "\nGresTypes=gpu\n" in demo["/etc/slurm/slurm.conf"]
+    assert "\nNodeName=cn1 Name=gpu Type=a100 File=/dev/nvidia[0-1]\n" in demo["/etc/slurm/gres.conf"]
+
+
+def test_accounting_is_the_demos_and_off_unless_a_site_turns_it_on(rendered):
+    demo = rendered["demo"]["slurmctld"]
+    assert "\nAccountingStorageType=accounting_storage/slurmdbd\n" in demo["/etc/slurm/slurm.conf"]
+    assert "\nAccountingStorageEnforce=associations,limits,qos,safe\n" in demo["/etc/slurm/slurm.conf"]
+    assert "\nStorageLoc=slurm_acct_db\n" in demo["/etc/slurm/slurmdbd.conf"]
+    assert "/etc/slurm/slurmdbd.conf" not in rendered["demo"]["cn1"]
+    example = rendered["example"]["visu01.example.org"]["/etc/slurm/slurm.conf"]
+    assert "\nAccountingStorageType=accounting_storage/none\n" in example
 
 
 # What render.yml repeats of the roles.

@@ -278,7 +278,7 @@ def test_the_home_page_gets_what_the_job_asked_for(slurm):
         "partition": "cpu",
         "cpus": "2",
         "memory": "2G",
-        "gpus": "",
+        "gpus": "0",
     }
 
 

@@ -256,7 +256,7 @@ class SlurmKind:
 def requested_resources(options: SpawnOptions) -> dict[str, str]:
     """What a job asked for, as the home page shows it."""
     memory = options.memory_mb
-    gpus = f"{options.gpus} {options.gpu_type}" if options.gpu_type else str(options.gpus or "")
+    gpus = f"{options.gpus} {options.gpu_type}" if options.gpu_type else str(options.gpus)
     return {
         "account": options.account,
         "qos": options.qos,
