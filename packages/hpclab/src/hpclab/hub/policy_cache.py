@@ -61,6 +61,8 @@ class PolicyCache:
         if self._policy is None:
             return await self._refreshed()
         if self._clock() - self._read_at > self._ttl and (self._refresh is None or self._refresh.done()):
+            # A refresh that fails is tried again a ttl later, not at every form.
+            self._read_at = self._clock()
             self._refresh = asyncio.get_running_loop().create_task(self._read())
             self._refresh.add_done_callback(_log_failure)
         return self._policy
