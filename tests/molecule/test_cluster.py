@@ -18,6 +18,8 @@ def test_compute_nodes_are_idle_in_their_partitions(node):
         ("cn1", "cpu*", "idle"),
         ("cn2", "cpu*", "idle"),
         ("cn2", "visu", "idle"),
+        ("cn1", "gpu", "idle"),
+        ("cn2", "gpu", "idle"),
     }
 
 
@@ -29,7 +31,7 @@ def test_every_partition_has_a_max_time(node):
             dict(word.split("=", 1) for word in line.split() if "=" in word) for line in partitions.splitlines()
         )
     }
-    assert max_times == {"cpu": "1-00:00:00", "visu": "04:00:00"}
+    assert max_times == {"cpu": "1-00:00:00", "visu": "04:00:00", "gpu": "12:00:00"}
 
 
 def test_alice_job_runs_as_alice_on_a_compute_node_and_writes_to_work(node):
