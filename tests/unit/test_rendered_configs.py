@@ -161,7 +161,8 @@ def test_example_declares_its_gpus_to_slurm(rendered):
     assert "\nNodeName=visu01 Name=gpu File=/dev/nvidia[0-1]\n" in visu["/etc/slurm/gres.conf"]
     demo = rendered["demo"]["cn1"]
     assert "\nGresTypes=gpu\n" in demo["/etc/slurm/slurm.conf"]
-    assert "\nNodeName=cn1 Name=gpu Type=a100 File=/var/lib/hpclab-demo/gpus/nvidia[0-1]\n" in demo["/etc/slurm/gres.conf"]
+    gres = "\nNodeName=cn1 Name=gpu Type=a100 File=/var/lib/hpclab-demo/gpus/nvidia[0-1]\n"
+    assert gres in demo["/etc/slurm/gres.conf"]
 
 
 def test_accounting_is_the_demos_and_off_unless_a_site_turns_it_on(rendered):
