@@ -6,9 +6,12 @@ so that these tests can also run against `make demo` (hpclab-demo) by hand.
 
 from __future__ import annotations
 
+import html
+import http.server
 import os
 import shlex
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -152,3 +155,37 @@ def browser() -> Iterator[Browser]:
         chromium = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
         yield chromium
         chromium.close()
+
+
+@pytest.fixture
+def site_linking_to() -> Iterator[Callable[[str], str]]:
+    """A page on another origin (as a site on the internet would be) that sends the
+    browser to a target of the hub: a link (#link), a meta refresh, an image and a form;
+    its URL."""
+    servers = []
+
+    def site(target: str) -> str:
+        quoted = html.escape(target, quote=True)
+        page = (
+            f"<html><head><meta http-equiv='refresh' content='1;url={quoted}'></head><body>"
+            f"<img src='{quoted}'><a id='link' href='{quoted}'>free cluster hours</a></body></html>"
+        ).encode()
+
+        class Site(http.server.BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "text/html")
+                self.end_headers()
+                self.wfile.write(page)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://localhost:{server.server_address[1]}/"
+
+    yield site
+    for server in servers:
+        server.shutdown()

@@ -9,11 +9,9 @@ start from it, as if a user had found a way to act as it.
 from __future__ import annotations
 
 import base64
-import http.server
 import json
 import re
 import shlex
-import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -323,29 +321,9 @@ def test_bob_listening_on_another_address_of_alices_port_does_not_get_her_app(al
 
 
 @pytest.fixture
-def other_site() -> Iterator[str]:
-    """A page on another origin (as a site on the internet would be) that sends the
-    browser to the hub's logout: a link, a meta refresh, an image and a form."""
-    target = f"{HUB}/hub/logout"
-    page = (
-        f"<html><head><meta http-equiv='refresh' content='1;url={target}'></head><body>"
-        f"<img src='{target}'><a id='link' href='{target}'>free cluster hours</a></body></html>"
-    ).encode()
-
-    class Site(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Site)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    yield f"http://localhost:{server.server_address[1]}/"
-    server.shutdown()
+def other_site(site_linking_to) -> str:
+    """A page on another origin that sends the browser to the hub's logout."""
+    return site_linking_to(f"{HUB}/hub/logout")
 
 
 def test_another_site_cannot_log_alice_out_and_cancel_her_queued_job(alice, node, browser: Browser, other_site):

@@ -253,3 +253,27 @@ def test_a_second_start_is_prefilled_and_the_home_page_starts_it_again_in_one_cl
     expect(row.locator(".server-partition")).to_have_text("cpu")
     screenshot(page, "32-home-page-sessions")
     alice.stop("again")
+
+
+def test_a_link_on_another_site_cannot_start_a_server_for_alice(alice, node, browser, site_linking_to):
+    # A link with options in its query string: JupyterHub would spawn from them on a GET,
+    # which needs no XSRF token, with the attacker's variables (PYTHONPATH to his code).
+    query = "kind=slurm&partition=cpu&time=00:05:00&account=climate&environment=PYTHONPATH%3D/cluster/work/bob"
+    other_site = site_linking_to(f"{HUB}/hub/spawn/alice/lured?{query}")
+    # The refused starts above left named servers behind, which count against the limit.
+    alice.remove_stopped_servers()
+    context = browser.new_context(ignore_https_errors=True)
+    try:
+        page = context.new_page()
+        log_in(page, "alice")
+        page.goto(other_site)
+        page.click("#link")
+        page.wait_for_load_state()
+        screenshot(page, "33-link-from-another-site")
+        expect(page.locator(".spawn-error-msg")).to_contain_text("A link cannot start a server")
+        page.wait_for_timeout(2000)
+        assert jobs_named(node, "alice", "lured") == []
+        assert not alice.servers().get("lured", {}).get("pending")
+    finally:
+        context.close()
+        alice.api("DELETE", "/users/alice/servers/lured", json={"remove": True})

@@ -58,6 +58,7 @@ class HubServices:
             min_gap=settings.job_poll_min_gap,
         )
         self._sweep: asyncio.Task[list[str]] | None = None
+        self._submission_checks: dict[str, asyncio.Lock] = {}
 
     def start(self) -> None:
         """Begin the sweep of unknown server jobs, once (needs the hub's event loop)."""
@@ -85,6 +86,10 @@ class HubServices:
 
     async def policy(self) -> ClusterPolicy:
         return await self.policy_cache.get()
+
+    def submission_check(self, user: str) -> asyncio.Lock:
+        """The lock that keeps a user's sbatch --test-only checks one at a time."""
+        return self._submission_checks.setdefault(user, asyncio.Lock())
 
     async def list_server_jobs(self, user: str | None = None) -> dict[str, str]:
         """Server jobs (job id -> user) in Slurm's queue, of one user or all."""

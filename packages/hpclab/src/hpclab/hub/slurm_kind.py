@@ -109,11 +109,15 @@ class SlurmKind:
 
     async def check_submission(self, options: SpawnOptions) -> None:
         """Ask Slurm whether it would take this job from this user (sbatch --test-only,
-        which checks accounts, QoS, reservations, partitions and limits and queues
+        which checks accounts, QoS and their limits, reservations, and with
+        EnforcePartLimits=ALL the partition's limits and access lists, and queues
         nothing); its refusal is the user's message."""
         sbatch = self._settings.command("sbatch")
-        argv = self._settings.as_user(self._spawner.user.name, sbatch, "--test-only")
-        result = await run_command(argv, input_text=self._batch_script(options, []), timeout=30)
+        user = self._spawner.user.name
+        argv = self._settings.as_user(user, sbatch, "--test-only")
+        # One at a time per user: requests sent in parallel queue here, not as processes.
+        async with self._spawner.services.submission_check(user):
+            result = await run_command(argv, input_text=self._batch_script(options, []), timeout=30)
         if result.returncode != 0:
             raise OptionsError(f"Slurm would refuse this job: {slurm_refusal(result.stderr or result.stdout)}")
 

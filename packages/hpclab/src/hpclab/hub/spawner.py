@@ -97,7 +97,6 @@ class HpclabSpawner(Spawner):
         # Set by the node's report (node_report.py) when the server cannot start.
         self.startup_error = ""
         self.spawn_options: SpawnOptions | None = None
-        self._form_checked: tuple[dict[str, Any], SpawnOptions] | None = None
         self._user_environment: dict[str, str] = {}
         self._token_handed_over = False
 
@@ -143,9 +142,14 @@ class HpclabSpawner(Spawner):
             raw = flatten_form(formdata)
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
-        # Kept for the apply step of this same request, which would check them again.
-        self._form_checked = (raw, await self._checked_options(raw))
+        await self._checked_options(raw)
         return raw
+
+    def options_from_query(self, query_data: dict[str, list[str]]) -> dict[str, Any]:
+        """JupyterHub would start a server from a GET's query, which needs no XSRF token:
+        a link on any site would start one in the victim's name with the linker's options
+        (variables included). The form is shown instead, with this message."""
+        raise web.HTTPError(400, "A link cannot start a server: check the options below and press Start")
 
     @default("apply_user_options")
     def _default_apply_user_options(self) -> Any:
@@ -154,11 +158,7 @@ class HpclabSpawner(Spawner):
     @staticmethod
     async def _apply_options(spawner: HpclabSpawner, user_options: dict[str, Any]) -> None:
         """JupyterHub's hook for every spawn request, form or REST API: errors become 400s."""
-        checked, spawner._form_checked = spawner._form_checked, None
-        if checked is not None and checked[0] == user_options:
-            spawner.spawn_options = checked[1]
-        else:
-            spawner.spawn_options = await spawner._checked_options(user_options)
+        spawner.spawn_options = await spawner._checked_options(user_options)
 
     async def _checked_options(self, user_options: dict[str, Any]) -> SpawnOptions:
         if not SERVER_NAME.fullmatch(self.name):
