@@ -146,6 +146,17 @@ def test_a_gpu_server_gets_its_gres_and_the_top_bar_says_why_no_gpu_power(alice,
         alice.stop("gpu")
 
 
+def test_bob_may_start_in_his_reservation_to_come(bob, node):
+    # --test-only alone refuses a reservation that has not begun; the job is Slurm's to hold.
+    response = bob.start("training", {"preset": "Training (reservation)"})
+    assert response.status_code in (201, 202), response.text
+    try:
+        record = job_record(node, server_job(bob, node, "training"))
+        assert (record["Reservation"], record["JobState"]) == ("training", "PENDING")
+    finally:
+        bob.stop("training")
+
+
 def test_a_preset_spawns_what_it_says(alice, node):
     response = alice.start("preset", {"preset": "Quick test, 30 min"})
     assert response.status_code in (201, 202), response.text
@@ -188,11 +199,19 @@ def test_the_form_shows_the_bound_that_applies_and_a_preset_fills_it(alice, page
     expect(page.locator("#qos option")).to_have_count(1)
     expect(page.locator("#time-bound")).to_have_text("At most 08:00:00, set by your MaxWall in the climate account.")
     expect(page.locator("#partition option[value='gpu']")).to_be_disabled()
+    page.check("#hpclab-presets input[value='Quick test, 30 min']")
+    expect(page.locator("#qos")).to_have_value("dev")
+    # A preset sets what it names and puts every other field back to its default.
     page.check("#hpclab-presets input[value='1 GPU for 4 h']")
+    expect(page.locator("#account")).to_have_value("astro")
+    expect(page.locator("#qos")).to_have_value("normal")
     expect(page.locator("#partition")).to_have_value("gpu")
     expect(page.locator("#time")).to_have_value("04:00:00")
     expect(page.locator("#gpus")).to_have_value("1")
-    page.select_option("#account", "astro")
+    # A field changed by hand makes the choice the user's own.
+    page.fill("#cpus", "2")
+    page.locator("#cpus").dispatch_event("change")
+    expect(page.locator("#preset-none")).to_be_checked()
     expect(page.locator("#time-bound")).to_have_text("At most 12:00:00, set by the gpu partition's MaxTime.")
     expect(page.locator("#gpu_type option")).to_have_text(
         ["any type", re.compile(r"(a100|t4) \(up to 2 per node\)"), re.compile(r"(a100|t4) \(up to 2 per node\)")]

@@ -121,8 +121,8 @@ def test_only_the_presets_this_user_may_use_are_shown():
         {"name": "Quick test", "options": {"kind": "slurm", "qos": "dev", "time": "00:30:00"}},
         {"name": "Training", "options": {"kind": "slurm", "reservation": "training", "time": "02:00:00"}},
     ]
-    assert select_radio_values(form(True, policy=ALICE, presets=presets), "preset") == ["Quick test", ""]
-    assert select_radio_values(form(True, policy=BOB, presets=presets), "preset") == ["Quick test", "Training", ""]
+    assert select_radio_values(form(True, policy=ALICE, presets=presets), "form_preset") == ["Quick test", ""]
+    assert select_radio_values(form(True, policy=BOB, presets=presets), "form_preset") == ["Quick test", "Training", ""]
 
 
 def select_radio_values(html: str, name: str) -> list[str]:

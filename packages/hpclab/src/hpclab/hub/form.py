@@ -72,6 +72,7 @@ def form_view(policy: UserPolicy, presets: Sequence[Mapping[str, Any]], sandbox_
         ],
         "partitions": {
             partition.name: {
+                "default": partition.default,
                 "maxCpus": partition.max_cpus,
                 "maxGpus": partition.max_gpus,
                 "gpuTypes": partition.gpu_types,

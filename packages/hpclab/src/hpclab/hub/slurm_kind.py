@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import os
 import pwd
+import re
 import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
@@ -37,6 +38,8 @@ if TYPE_CHECKING:
 
 # Until the node is known: the server listens on the node's interfaces, for the proxy.
 ANY_ADDRESS = "0.0.0.0"
+# A time as scontrol prints it (a reservation's StartTime).
+_SLURM_TIMESTAMP = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}")
 
 
 class SlurmKind:
@@ -107,17 +110,23 @@ class SlurmKind:
             ],
         )
 
-    async def check_submission(self, options: SpawnOptions) -> None:
+    async def check_submission(self, options: SpawnOptions, begin: str = "") -> None:
         """Ask Slurm whether it would take this job from this user (sbatch --test-only,
         which checks accounts, QoS and their limits, reservations, and with
         EnforcePartLimits=ALL the partition's limits and access lists, and queues
-        nothing); its refusal is the user's message."""
+        nothing); its refusal is the user's message. begin: the start of the job's
+        reservation, without which --test-only refuses a reservation still to come
+        ("Invalid time specified") that sbatch itself accepts."""
         sbatch = self._settings.command("sbatch")
         user = self._spawner.user.name
         argv = self._settings.as_user(user, sbatch, "--test-only")
         # One at a time per user: requests sent in parallel queue here, not as processes.
         async with self._spawner.services.submission_check(user):
-            result = await run_command(argv, input_text=self._batch_script(options, []), timeout=30)
+            script = self._batch_script(options, [])
+            if _SLURM_TIMESTAMP.fullmatch(begin):
+                shebang, _, rest = script.partition("\n")
+                script = f"{shebang}\n#SBATCH --begin={begin}\n{rest}"
+            result = await run_command(argv, input_text=script, timeout=30)
         if result.returncode != 0:
             raise OptionsError(f"Slurm would refuse this job: {slurm_refusal(result.stderr or result.stdout)}")
 

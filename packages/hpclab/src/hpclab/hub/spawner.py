@@ -165,9 +165,11 @@ class HpclabSpawner(Spawner):
             raise web.HTTPError(400, "Server names may use letters, digits, '.', '_' and '-' (64 at most)")
         try:
             raw = expand_preset(user_options or {}, self.presets)
-            options = validate_options(raw, await self.user_policy(), sandbox_enabled=self.sandbox_enabled)
+            policy = await self.user_policy()
+            options = validate_options(raw, policy, sandbox_enabled=self.sandbox_enabled)
             if options.kind == "slurm":
-                await SlurmKind(self).check_submission(options)
+                reservation = policy.reservation(options.reservation)
+                await SlurmKind(self).check_submission(options, begin=reservation.start if reservation else "")
             return options
         except OptionsError as error:
             raise web.HTTPError(400, str(error)) from error
