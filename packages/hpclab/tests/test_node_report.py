@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from hpclab.hub.node_report import NodeReport, NodeReportError, parse_node_report, reporting_spawner
+from hpclab.hub.node_report import NodeReport, NodeReportError, parse_node_report, token_owner
 
 
 def body(value: object) -> bytes:
@@ -65,9 +65,9 @@ class User:
 def test_only_the_servers_own_token_finds_its_spawner():
     mine, other = Spawner("mine"), Spawner("other")
     user = User(a=mine, b=other)
-    assert reporting_spawner(user, "mine") is mine
-    assert reporting_spawner(user, "the user's own token") is None
-    assert reporting_spawner(user, None) is None
-    assert reporting_spawner(User(a=Spawner("")), "") is None
+    assert token_owner(user, "mine") is mine
+    assert token_owner(user, "the user's own token") is None
+    assert token_owner(user, None) is None
+    assert token_owner(User(a=Spawner("")), "") is None
     # A service (no spawners) has no server to report for.
-    assert reporting_spawner(object(), "mine") is None
+    assert token_owner(object(), "mine") is None

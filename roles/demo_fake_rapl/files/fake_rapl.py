@@ -3,6 +3,7 @@ and dram subzones, a psys zone, an MMIO copy of package 0), whose energy_uj adva
 second like packages drawing idle + load x (node CPU busy fraction) watts, wrapping at
 max_energy_range_uj as real counters do."""
 
+import os
 import sys
 import time
 from pathlib import Path
@@ -27,12 +28,28 @@ def make_tree(root: Path) -> None:
         (zone / "name").write_text(name + "\n")
         (zone / "max_energy_range_uj").write_text(f"{MAX_RANGE}\n")
         if not (zone / "energy_uj").exists():
-            (zone / "energy_uj").write_text("0\n")
+            write_counter(zone / "energy_uj", 0)
         if limit:
             (zone / "constraint_0_name").write_text("long_term\n")
             (zone / "constraint_0_power_limit_uw").write_text(f"{limit}\n")
         for path in zone.iterdir():
             path.chmod(0o444)
+
+
+def write_counter(path: Path, value: int) -> None:
+    """Replaced whole, as a reader of sysfs never sees a half-written counter (a host
+    stopped mid-write would otherwise leave an empty file)."""
+    new = path.with_name(path.name + ".new")
+    new.write_text(f"{value}\n")
+    new.chmod(0o444)
+    os.replace(new, path)
+
+
+def read_counter(path: Path) -> int:
+    try:
+        return int(path.read_text())
+    except ValueError:  # left empty by an older version of this script
+        return 0
 
 
 def busy_and_total() -> tuple[int, int]:
@@ -53,10 +70,7 @@ def main() -> None:
         package_uj = (idle_w + load_w * busy) * 1e6
         for directory, (_, _, share) in ZONES.items():
             energy = root / directory / "energy_uj"
-            value = (int(energy.read_text()) + int(package_uj * share)) % MAX_RANGE
-            energy.chmod(0o644)
-            energy.write_text(f"{value}\n")
-            energy.chmod(0o444)
+            write_counter(energy, (read_counter(energy) + int(package_uj * share)) % MAX_RANGE)
 
 
 if __name__ == "__main__":

@@ -40,7 +40,8 @@ options:
   users:
     description: >-
       Users, each with Name, DefaultAccount and Accounts, a mapping of account name to that
-      association's keys (MaxWall, MaxJobs, QOS, ...; {} for none).
+      association's keys (MaxWall, MaxJobs, QOS, ...; {} for none), and optionally
+      AdminLevel (None, Operator or Administrator).
     type: list
     elements: dict
     default: []
@@ -142,7 +143,9 @@ def _sync_accounts(db: Sacctmgr, entries: list[dict[str, Any]]) -> None:
 
 
 def _sync_users(db: Sacctmgr, entries: list[dict[str, Any]]) -> None:
-    defaults = {row["User"]: row["DefaultAccount"] for row in db.show("user", ["User", "DefaultAccount"])}
+    rows = db.show("user", ["User", "DefaultAccount", "AdminLevel"])
+    defaults = {row["User"]: row["DefaultAccount"] for row in rows}
+    levels = {row["User"]: row["AdminLevel"] for row in rows}
     for entry in entries:
         name = entry["Name"]
         for account, limits in (entry.get("Accounts") or {}).items():
@@ -166,6 +169,9 @@ def _sync_users(db: Sacctmgr, entries: list[dict[str, Any]]) -> None:
                 )
         if defaults.get(name) != entry["DefaultAccount"]:
             db.change("modify", "user", "where", f"name={name}", "set", f"DefaultAccount={entry['DefaultAccount']}")
+        level = entry.get("AdminLevel")
+        if level is not None and levels.get(name, "None") != level:
+            db.change("modify", "user", "where", f"name={name}", "set", f"AdminLevel={level}")
 
 
 def main() -> None:

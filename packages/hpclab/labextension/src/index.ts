@@ -5,13 +5,15 @@ import { categoryOrderPlugin } from './categoryOrder';
 import { launcherPlugin } from './launcher';
 import { powerPlugin } from './power';
 import { sandboxPlugin } from './sandbox';
+import { sessionPlugin } from './session';
 
 const plugins: JupyterFrontEndPlugin<unknown>[] = [
   launcherPlugin,
   categoryOrderPlugin,
   appsPlugin,
   powerPlugin,
-  sandboxPlugin
+  sandboxPlugin,
+  sessionPlugin
 ];
 
 export default plugins;

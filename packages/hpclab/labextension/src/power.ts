@@ -59,7 +59,12 @@ export const powerPlugin: JupyterFrontEndPlugin<void> = {
       co2.display(...co2Text(state));
     };
     void refresh();
-    const timer = window.setInterval(() => void refresh(), REFRESH_MS);
+    // A hidden tab asks nothing, as JupyterLab's own polls: it is not the user's activity.
+    const timer = window.setInterval(() => {
+      if (document.visibilityState !== 'hidden') {
+        void refresh();
+      }
+    }, REFRESH_MS);
     cpu.disposed.connect(() => window.clearInterval(timer));
   }
 };

@@ -88,5 +88,33 @@ export interface IPowerState {
   problems: string[];
 }
 
+/** Whether '+1 h' (step_s) is offered now, or why not (reason). */
+export interface IExtendOffer {
+  step_s: number;
+  reason: string;
+}
+
+/** The idle culler's view of this server, as the server sees it. */
+export interface IIdleState {
+  timeout_s: number;
+  idle_s: number;
+  cull_in_s: number | null;
+  warn_before_s: number;
+  busy: string[];
+}
+
+/** GET hpclab/api/session (and the answers to keep and extend). */
+export interface ISessionState {
+  kind: string;
+  job_id: string;
+  seconds_left: number | null;
+  time_limit: string;
+  warn_at_s: number[];
+  save_before_end_s: number;
+  extend: IExtendOffer;
+  idle: IIdleState;
+  problem: string;
+}
+
 /** The page config option, "true" or "false", that says whether this server is sandboxed. */
 export const SANDBOX_PAGE_OPTION = 'hpclabSandbox';

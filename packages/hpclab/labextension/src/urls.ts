@@ -22,3 +22,8 @@ export function dashboardUrl(baseUrl: string, path: string, port: number): strin
 export function isPort(value: number | null): value is number {
   return value !== null && Number.isInteger(value) && value > 0 && value < 65536;
 }
+
+/** The session's API: path '' for its state, 'keep' or 'extend'. */
+export function sessionApiUrl(baseUrl: string, path = ''): string {
+  return URLExt.join(baseUrl, 'hpclab', 'api', 'session', path);
+}

@@ -106,6 +106,43 @@ class PowerState(TypedDict):
     problems: list[str]
 
 
+class ExtendOffer(TypedDict):
+    """Whether '+1 h' (step_s) is offered now, or why not (reason)."""
+
+    step_s: int
+    reason: str
+
+
+class IdleState(TypedDict):
+    """The idle culler's view of this server, as the server sees it."""
+
+    # The server's idle limit (0: never culled), seconds idle, seconds until the culler
+    # may stop it (null: never), and the warning's lead.
+    timeout_s: int
+    idle_s: float
+    cull_in_s: float | None
+    warn_before_s: int
+    # What keeps it busy now besides the browser (a busy kernel, CPU, GPUs).
+    busy: list[str]
+
+
+class SessionState(TypedDict):
+    """GET hpclab/api/session (and the answers to keep and extend)."""
+
+    kind: str
+    job_id: str
+    # Seconds until the job's end (null: no time limit), and its limit as Slurm prints it.
+    seconds_left: float | None
+    time_limit: str
+    # Seconds before the end at which the Lab warns, and at which it saves open documents.
+    warn_at_s: list[int]
+    save_before_end_s: int
+    extend: ExtendOffer
+    idle: IdleState
+    # Why the hub's side of the session is unknown now ("" when known).
+    problem: str
+
+
 # Not JSON fetched, a page config option (hpclab.lab.sandbox), shared all the same.
 SANDBOX_PAGE_OPTION = "hpclabSandbox"
 

@@ -11,6 +11,8 @@ import re
 import shlex
 from collections.abc import Iterable, Sequence
 
+from hpclab.common.session import TIME_LIMIT_SIGNAL, TIME_LIMIT_SIGNAL_LEAD_S
+
 from .options import SpawnOptions
 
 JOB_NAME_PREFIX = "jupyterhub"
@@ -40,6 +42,8 @@ def render_batch_script(
         f"--job-name={job_name(server_name)}",
         f"--partition={options.partition}",
         f"--time={options.slurm_time}",
+        # Slurm's notice that the limit is near: the server then stops cleanly before the kill.
+        f"--signal=B:{TIME_LIMIT_SIGNAL}@{TIME_LIMIT_SIGNAL_LEAD_S}",
         "--nodes=1",
         "--ntasks=1",
         f"--cpus-per-task={options.cpus}",

@@ -17,6 +17,9 @@ from .commands import CommandError
 from .interactive import InteractiveServers
 from .options import SpawnOptions
 from .server_kind import SpawnFailed
+from .time_extension import ExtensionRefused
+
+NO_LIMIT = "an Interactive server has no time limit"
 
 if TYPE_CHECKING:
     from .spawner import HpclabSpawner
@@ -82,6 +85,12 @@ class InteractiveKind:
 
     def summary(self) -> dict[str, str]:
         return {"kind": "Interactive", "job": "", "node": socket.gethostname(), "time_left": ""}
+
+    async def session(self) -> dict[str, Any]:
+        return {"job_id": "", "seconds_left": None, "time_limit": "", "extend": {"step_s": 0, "reason": NO_LIMIT}}
+
+    async def extend(self) -> None:
+        raise ExtensionRefused(NO_LIMIT)
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.unit = state.get("unit", "")

@@ -23,6 +23,7 @@ from .commands import CommandError
 from .jupyterhub_adapter import server_label, spawn_future
 from .node_report import ROUTE as NODE_REPORT_ROUTE
 from .node_report import NodeReportHandler
+from .session_api import EXTEND_ROUTE, SESSION_ROUTE, ExtendHandler, SessionHandler
 from .token_handover import ROUTE as TOKEN_HANDOVER_ROUTE
 from .token_handover import ServerTokenHandler
 
@@ -77,7 +78,8 @@ class StopEverythingLogoutHandler(LogoutHandler):
 class HpclabPAMAuthenticator(PAMAuthenticator):
     """PAM login, with the logout above, the checked node report on batchspawner's route
     (authenticator routes come before the hub's own), the token handover of SLURM
-    servers, and the start of the spawner's hub-wide services (hub_services.py)."""
+    servers, a running server's session (session_api.py), and the start of the
+    spawner's hub-wide services (hub_services.py)."""
 
     def get_handlers(self, app: Any) -> list[tuple[str, Any]]:
         # The hub's one call into its authenticator once its configuration is loaded.
@@ -89,4 +91,6 @@ class HpclabPAMAuthenticator(PAMAuthenticator):
             ("/logout", StopEverythingLogoutHandler),
             (NODE_REPORT_ROUTE, NodeReportHandler),
             (TOKEN_HANDOVER_ROUTE, ServerTokenHandler),
+            (SESSION_ROUTE, SessionHandler),
+            (EXTEND_ROUTE, ExtendHandler),
         ]

@@ -64,8 +64,9 @@ def parse_node_report(body: bytes) -> NodeReport:
     return NodeReport(startup_error=message)
 
 
-def reporting_spawner(user: Any, token: str | None) -> ReportReceiver | None:
-    """The spawner whose own API token this is, if any (a user token or a service has none)."""
+def token_owner(user: Any, token: str | None) -> Any:
+    """The hpclab spawner whose own API token this is, if any (a user's token or a
+    service's has none): what a server may do with it concerns that server only."""
     if not token:
         return None
     for spawner in getattr(user, "spawners", {}).values():
@@ -77,7 +78,7 @@ def reporting_spawner(user: Any, token: str | None) -> ReportReceiver | None:
 class NodeReportHandler(APIHandler):
     @web.authenticated
     def post(self) -> None:
-        spawner = reporting_spawner(self.current_user, self.get_auth_token())
+        spawner: ReportReceiver | None = token_owner(self.current_user, self.get_auth_token())
         if spawner is None:
             raise web.HTTPError(403, "only a server's own token may report for it")
         try:

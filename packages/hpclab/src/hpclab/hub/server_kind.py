@@ -44,6 +44,12 @@ class ServerKind(Protocol):
     def summary(self) -> dict[str, str]:
         """The home page's columns: kind, job, node, time left, why the last run ended."""
 
+    async def session(self) -> dict[str, Any]:
+        """What the server's Lab shows of its session: job, seconds left, the extension offer."""
+
+    async def extend(self) -> None:
+        """One more step of time, or ExtensionRefused saying why not."""
+
     def environment(self, env: dict[str, str]) -> dict[str, str]:
         """The server's environment: JupyterHub's (env) as this kind needs it."""
 

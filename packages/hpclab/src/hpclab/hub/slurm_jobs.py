@@ -7,12 +7,18 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
+
+from hpclab.common.session import TIME_LIMIT_NOTICE_S
 
 from .batch_script import JOB_NAME_PREFIX
+from .slurm_time import SlurmTimeError, parse_slurm_time
 
 # squeue --format: state, reason, node list, time left, start time (for a pending job the
-# scheduler's expected start, as squeue --start shows it), job name (| never occurs in these).
-SQUEUE_FORMAT = "%T|%r|%N|%L|%S|%j"
+# scheduler's expected start, as squeue --start shows it), end time (a running job's
+# scheduled end, which follows its time limit), time limit, job name (| never occurs
+# before the name).
+SQUEUE_FORMAT = "%T|%r|%N|%L|%S|%e|%l|%j"
 _UNKNOWN_TIMES = ("", "N/A", "Unknown", "None")
 
 # Every state squeue can print (squeue(1), JOB STATE CODES); anything else is garbled.
@@ -36,6 +42,22 @@ class JobState:
     time_left: str
     # Slurm's ISO time (2026-12-07T14:30:00) of the expected start of a pending job ("" unknown).
     start_time: str = ""
+    # A running job's scheduled end, an ended job's end ("" unknown).
+    end_time: str = ""
+    # The job's time limit as Slurm prints it ("" unknown).
+    time_limit: str = ""
+
+    @property
+    def reached_time_limit(self) -> bool:
+        """Killed at its limit, or completed close to it: the server stops itself just
+        before the limit on Slurm's notice (hpclab.common.session)."""
+        if self.state == "TIMEOUT":
+            return True
+        if self.state != "COMPLETED":
+            return False
+        limit = _seconds(self.time_limit)
+        ran = _elapsed(self.start_time, self.end_time)
+        return limit is not None and ran is not None and ran >= limit - TIME_LIMIT_NOTICE_S
 
     @property
     def pending(self) -> bool:
@@ -56,12 +78,37 @@ class JobState:
         return f"Slurm job {job_id} is {self.state.lower()}"
 
 
+def _time(text: str) -> str:
+    return "" if text in _UNKNOWN_TIMES else text
+
+
+def _seconds(limit: str) -> int | None:
+    try:
+        return parse_slurm_time(limit) if limit else None
+    except SlurmTimeError:
+        return None
+
+
+def _elapsed(start: str, end: str) -> float | None:
+    try:
+        return (datetime.fromisoformat(end) - datetime.fromisoformat(start)).total_seconds()
+    except ValueError:
+        return None
+
+
 def parse_squeue_line(line: str) -> JobState | None:
     fields = line.strip().split("|")
-    if len(fields) < 5 or not fields[0]:
+    if len(fields) < 8 or not fields[0]:
         return None
-    start = fields[4] if fields[4] not in _UNKNOWN_TIMES else ""
-    return JobState(state=fields[0], reason=fields[1], node=fields[2], time_left=fields[3], start_time=start)
+    return JobState(
+        state=fields[0],
+        reason=fields[1],
+        node=fields[2],
+        time_left=fields[3],
+        start_time=_time(fields[4]),
+        end_time=_time(fields[5]),
+        time_limit=_time(fields[6]),
+    )
 
 
 class GarbledAnswer(ValueError):
@@ -169,6 +216,8 @@ def ended_message(job_id: str, state: str | None, reason: str = "", exit_code: s
 
 def describe_end(job_id: str, state: JobState | None) -> str:
     """The words for a job the poller saw end (its last squeue state, if any)."""
+    if state is not None and state.reached_time_limit:
+        return f"Slurm job {job_id} ended: time limit reached ({state.time_limit})"
     return ended_message(job_id, state.state if state else None, state.reason if state else "")
 
 

@@ -13,6 +13,7 @@ import pwd
 import re
 import time
 from collections.abc import AsyncIterator
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_VARIABLES
@@ -31,7 +32,9 @@ from .slurm_jobs import (
     slurm_refusal,
     submitted_job_id,
 )
-from .slurm_time import format_slurm_time
+from .slurm_policy import TimeBound
+from .slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
+from .time_extension import ExtensionRefused, extended_limit
 
 if TYPE_CHECKING:
     from .spawner import HpclabSpawner
@@ -57,6 +60,8 @@ class SlurmKind:
         self.end_reason = ""
         # What the job asked for, shown on the home page.
         self.resources: dict[str, str] = {}
+        # One extension at a time: two clicks must not both add a step to the old limit.
+        self._extending = asyncio.Lock()
 
     @property
     def _poller(self) -> JobPoller:
@@ -224,16 +229,87 @@ class SlurmKind:
                 return
             await asyncio.sleep(1)
 
-    def summary(self) -> dict[str, str]:
-        left = ""
+    def seconds_left(self) -> int | None:
+        """Until the job's scheduled end as Slurm last said it (it follows a changed
+        limit); before the first answer, from the limit it was submitted with."""
+        state = self.job_state
+        if state is not None and state.running and state.end_time:
+            try:
+                return int(datetime.fromisoformat(state.end_time).timestamp() - time.time())
+            except ValueError:
+                return None
         if self.started_at and self.time_limit_seconds:
-            left = format_slurm_time(int(self.started_at + self.time_limit_seconds - time.time()))
+            return int(self.started_at + self.time_limit_seconds - time.time())
+        return None
+
+    async def session(self) -> dict[str, Any]:
+        """What the server's Lab shows: the time left and whether it may ask for more."""
+        left = self.seconds_left()
+        rules = self._spawner.extension_rules
+        # step_s 0: the site offers no extensions, and the Lab shows no button.
+        offer: dict[str, Any] = {"step_s": rules.step_seconds if rules.enabled else 0, "reason": ""}
+        try:
+            extended_limit(rules, self._limit_seconds(), await self._bound(self.resources))
+        except ExtensionRefused as refusal:
+            offer["reason"] = str(refusal)
+        return {
+            "job_id": self.job_id,
+            "seconds_left": max(left, 0) if left is not None else None,
+            "time_limit": self.job_state.time_limit if self.job_state else "",
+            "extend": offer,
+        }
+
+    def _limit_seconds(self) -> int | None:
+        limit = self.job_state.time_limit if self.job_state else ""
+        try:
+            return parse_slurm_time(limit) if limit else self.time_limit_seconds or None
+        except SlurmTimeError:
+            return None
+
+    async def _bound(self, job: dict[str, str]) -> TimeBound:
+        policy = await self._spawner.user_policy()
+        partition = policy.partitions.get(job.get("partition", ""))
+        if partition is None:
+            raise ExtensionRefused(f"the partition {job.get('partition', '')!r} is not one the hub knows")
+        return policy.time_bound(partition, job.get("account", ""), job.get("qos", ""))
+
+    async def extend(self) -> None:
+        """One step more for the running job, checked against Slurm's own record of it."""
+        async with self._extending:
+            scontrol = self._settings.command("scontrol")
+            try:
+                record = parse_scontrol_record(
+                    await check_command([scontrol, "show", "job", "--oneliner", self.job_id], timeout=15)
+                )
+            except CommandError as error:
+                raise ExtensionRefused(f"Slurm did not answer about job {self.job_id}: {error}") from error
+            if record.get("JobState") != "RUNNING":
+                raise ExtensionRefused(f"job {self.job_id} is not running")
+            job = {"partition": record.get("Partition", ""), "account": record.get("Account", ""),
+                   "qos": record.get("QOS", "")}  # fmt: skip
+            try:
+                limit = parse_slurm_time(record.get("TimeLimit", ""))
+            except SlurmTimeError as error:
+                raise ExtensionRefused(f"Slurm gave job {self.job_id} an unreadable limit: {error}") from error
+            wanted = extended_limit(self._spawner.extension_rules, limit, await self._bound(job))
+            update = [scontrol, "update", f"JobId={self.job_id}", f"TimeLimit={format_slurm_time(wanted)}"]
+            try:
+                await check_command(update, timeout=15)
+            except CommandError as error:
+                raise ExtensionRefused(f"Slurm refused the new limit: {error}") from error
+            self._spawner.log.info(
+                "%s: Slurm job %s extended to %s", server_label(self._spawner), self.job_id, format_slurm_time(wanted)
+            )
+            self._absorb(await self._poller.fresh_report(self.job_id))
+
+    def summary(self) -> dict[str, str]:
+        left = self.seconds_left()
         node = self.job_state.node if self.job_state else self._spawner.ip
         return {
             "kind": "SLURM",
             "job": self.job_id,
             "node": node,
-            "time_left": left,
+            "time_left": format_slurm_time(left) if left is not None else "",
             "end_reason": self.end_reason,
             **self.resources,
         }

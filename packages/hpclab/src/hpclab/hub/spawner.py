@@ -25,12 +25,14 @@ from traitlets import Bool, Dict, Float, Integer, List, Unicode, default
 
 from hpclab.common.interactive_units import SERVER_NAME
 from hpclab.common.sandbox import SANDBOX_VARIABLE
+from hpclab.common.session import IDLE_TIMEOUT_VARIABLE
 from hpclab.common.spawner_logs import LOG_DIR_NAME, log_file_name
 from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_user_environment
 
 from .commands import CommandError
 from .form import render_options_form
 from .hub_services import ClusterSettings, HubServices, hub_services
+from .idle_culling import IDLE_TIMEOUT_STATE
 from .interactive_kind import InteractiveKind
 from .jupyterhub_adapter import server_label
 from .node_report import NodeReport, NodeReportRefused
@@ -39,6 +41,7 @@ from .presets import expand_preset
 from .server_kind import ServerKind, SpawnFailed
 from .slurm_kind import SlurmKind
 from .slurm_policy import UserPolicy
+from .time_extension import ExtensionRefused, ExtensionRules
 from .token_handover import HandoverForbidden, HandoverRefused
 
 KIND_CLASSES: dict[str, Callable[[HpclabSpawner], ServerKind]] = {"interactive": InteractiveKind, "slurm": SlurmKind}
@@ -82,6 +85,20 @@ class HpclabSpawner(Spawner):
         60, help="Seconds after the hub starts before it looks for server jobs it does not know"
     ).tag(config=True)
     sandbox_enabled = Bool(True, help="Offer the sandbox mode (nodes need pasta and user namespaces)").tag(config=True)
+    idle_timeouts = Dict(
+        {"interactive": 3600, "slurm": 0},
+        help="Seconds of inactivity (no browser, busy kernel, terminal, app, CPU or GPU use) after which the "
+        "idle culler stops a server, by kind (0: never); a server keeps the value it started with",
+    ).tag(config=True)
+    activity_interval = Integer(
+        300, help="Seconds between a server's reports of its last activity to the hub (JUPYTERHUB_ACTIVITY_INTERVAL)"
+    ).tag(config=True)
+    extend_step = Integer(3600, help="Seconds a SLURM server's '+1 h' adds to its job's time limit").tag(config=True)
+    extend_most = Integer(
+        0,
+        help="The most time limit a SLURM server's job may reach through '+1 h' (0: no extensions; the hub "
+        "must be a Slurm operator), never past the partition's, QoS's or association's limits",
+    ).tag(config=True)
     node_hub_origin = Unicode(
         "",
         help="Origin (https://host:port) through which SLURM servers call the hub's API, "
@@ -99,6 +116,12 @@ class HpclabSpawner(Spawner):
         self.spawn_options: SpawnOptions | None = None
         self._user_environment: dict[str, str] = {}
         self._token_handed_over = False
+        # The idle culler's limit for the running server (idle_culling.py reads it in the state).
+        self.idle_timeout = 0
+
+    @property
+    def extension_rules(self) -> ExtensionRules:
+        return ExtensionRules(step_seconds=self.extend_step, most_seconds=self.extend_most)
 
     def _cluster_settings(self) -> ClusterSettings:
         return ClusterSettings(
@@ -190,11 +213,14 @@ class HpclabSpawner(Spawner):
             env = self.server_kind.environment(env)
         if self.sandbox:
             env[SANDBOX_VARIABLE] = "1"
+        env[IDLE_TIMEOUT_VARIABLE] = str(self.idle_timeout)
+        env["JUPYTERHUB_ACTIVITY_INTERVAL"] = str(self.activity_interval)
         return env
 
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         self.sandbox = state.get("sandbox", False)
+        self.idle_timeout = state.get(IDLE_TIMEOUT_STATE, 0)
         make_kind = KIND_CLASSES.get(state.get("kind", ""))
         if make_kind is not None:
             self.services.start()
@@ -205,6 +231,7 @@ class HpclabSpawner(Spawner):
         state = super().get_state()
         if self.server_kind is not None:
             state.update(self.server_kind.get_state(), kind=self.kind, sandbox=self.sandbox)
+            state[IDLE_TIMEOUT_STATE] = self.idle_timeout
         return {key: value for key, value in state.items() if value}
 
     def clear_state(self) -> None:
@@ -221,6 +248,7 @@ class HpclabSpawner(Spawner):
         self.startup_error = ""
         self._token_handed_over = False
         self._user_environment = options.environment
+        self.idle_timeout = int(self.idle_timeouts.get(options.kind, 0))
         self.server_kind = KIND_CLASSES[options.kind](self)
         return await self.server_kind.start(options)
 
@@ -243,6 +271,19 @@ class HpclabSpawner(Spawner):
         if self.server_kind is None:
             return {}
         return {**self.server_kind.summary(), "sandbox": "yes" if self.sandbox else ""}
+
+    async def session_report(self) -> dict[str, Any]:
+        """The running server's session, for its Lab (session_api.py)."""
+        if self.server_kind is None or not self.ready:
+            raise ExtensionRefused(f"{server_label(self)} is not running")
+        return {"kind": self.kind, "idle_timeout_s": self.idle_timeout, **await self.server_kind.session()}
+
+    async def extend_time(self) -> dict[str, Any]:
+        """One more step of time for the running server; its new session."""
+        if self.server_kind is None or not self.ready:
+            raise ExtensionRefused(f"{server_label(self)} is not running")
+        await self.server_kind.extend()
+        return await self.session_report()
 
     async def cancel_user_jobs(self) -> list[str]:
         """Cancel every server job of this user, queued ones included (used at logout)."""

@@ -42,7 +42,7 @@ def with_port(url: str, port: int) -> str:
     return urlunsplit(parts._replace(netloc=f"{host}:{port}"))
 
 
-def _tls_context(environment: Mapping[str, str]) -> ssl.SSLContext | None:
+def hub_tls_context(environment: Mapping[str, str]) -> ssl.SSLContext | None:
     """The client certificate of JupyterHub's internal_ssl, when it is on."""
     certfile, keyfile = environment.get("JUPYTERHUB_SSL_CERTFILE"), environment.get("JUPYTERHUB_SSL_KEYFILE")
     if not (certfile and keyfile):
@@ -59,7 +59,7 @@ def _post(environment: Mapping[str, str], path: str, fields: Mapping[str, object
         headers={**headers, "Content-Type": "application/json"},
         method="POST",
     )
-    with urllib.request.urlopen(request, timeout=REPORT_TIMEOUT, context=_tls_context(environment)) as response:
+    with urllib.request.urlopen(request, timeout=REPORT_TIMEOUT, context=hub_tls_context(environment)) as response:
         return bytes(response.read())
 
 

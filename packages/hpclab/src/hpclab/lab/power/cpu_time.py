@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from hpclab.common.interactive_units import unit_uid
@@ -165,3 +165,11 @@ def allocated_share(environment: dict[str, str], node_cores: int, interactive_un
     if interactive_unit_dir is not None:
         return login_node_share(interactive_unit_dir, os.getuid())
     return 1.0
+
+
+def own_cpu_reader(cgroup: dict[str, str] | None, server_pid: int) -> Callable[[], float]:
+    """The server's CPU seconds: its cgroup's (the whole job, or the Interactive unit)
+    where readable, else its process tree's."""
+    if cgroup is not None and cgroup_cpu_seconds(cgroup) is not None:
+        return lambda: cgroup_cpu_seconds(cgroup) or 0.0
+    return lambda: process_tree_cpu_seconds(server_pid)

@@ -59,15 +59,14 @@ class PowerHandler(APIHandler):
     def initialize(self, sampler: PowerSampler) -> None:
         self.sampler = sampler
 
+    # The top bar's polling of this route is not the user's activity (the idle culler's).
+    @property
+    def _track_activity(self) -> bool:
+        return False
+
     @web.authenticated
     def get(self) -> None:
         self.finish(self.sampler.state())
-
-
-def _own_cpu(cgroup: dict[str, str] | None, server_pid: int) -> Any:
-    if cgroup is not None and cpu_time.cgroup_cpu_seconds(cgroup) is not None:
-        return lambda: cpu_time.cgroup_cpu_seconds(cgroup) or 0.0
-    return lambda: cpu_time.process_tree_cpu_seconds(server_pid)
 
 
 def _allocated_share(cgroup: dict[str, str] | None) -> Any:
@@ -79,19 +78,6 @@ def _allocated_share(cgroup: dict[str, str] | None) -> Any:
         controller, path = next(iter(cgroup.items()))
         units = (cpu_time.CGROUP_ROOT / controller.removeprefix("name=") / path.lstrip("/")).parent
     return lambda: cpu_time.allocated_share(environment, os.cpu_count() or 1, units)
-
-
-def _job_gpus() -> Any:
-    gpu_ids = gpus.job_gpu_ids(os.environ)
-    if not gpu_ids:
-        return lambda: None
-
-    def read() -> gpus.GpuPower:
-        import pynvml  # nvidia-ml-py: only where the job has GPUs
-
-        return gpus.job_gpu_power(pynvml, gpu_ids)
-
-    return read
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
@@ -113,9 +99,9 @@ def _load_jupyter_server_extension(serverapp: Any) -> None:
     sampler = PowerSampler(
         packages=lambda: find_packages(Path(config.powercap)),
         node_cpu=cpu_time.node_cpu_seconds,
-        own_cpu=_own_cpu(cgroup, os.getpid()),
+        own_cpu=cpu_time.own_cpu_reader(cgroup, os.getpid()),
         allocated_share=_allocated_share(cgroup),
-        gpus=_job_gpus(),
+        gpus=gpus.job_gpu_reader(gpus.job_gpu_power),
         factors=factors,
         totals_file=totals_dir / f"{server}.json",
         package_ceiling_w=config.package_ceiling_w,
