@@ -206,6 +206,11 @@ class LabKernel:
                 break
         return "".join(stdout), "\n".join(errors)
 
+    def run_and_leave(self, code: str) -> None:
+        """Start code and close the connection at once, as a closed tab leaves a cell running."""
+        self._send("execute_request", {"code": code, "silent": False, "store_history": False, "allow_stdin": False})
+        self.socket.close()
+
     def close(self) -> None:
         self.socket.close()
         self.hub.server_request("DELETE", self.server_path, f"/api/kernels/{self.kernel_id}")

@@ -21,7 +21,8 @@ from typing import Any
 PROGRAM = r"""
 import fcntl, json, os, re, socket, subprocess, sys, time
 STATE = STATE_FILE
-FIELDS = {"i": "id", "T": "state", "r": "reason", "N": "node", "L": "left", "j": "name", "u": "user", "S": "start"}
+FIELDS = {"i": "id", "T": "state", "r": "reason", "N": "node", "L": "left", "j": "name", "u": "user", "S": "start",
+          "e": "end", "l": "limit"}
 ALIVE = ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING")
 
 def load():
@@ -60,6 +61,7 @@ elif program == "sbatch":
     state["next_id"] += 1
     state["jobs"][job] = {"id": job, "user": os.environ.get("FAKE_SUDO_USER", ""), "name": name,
                           "state": "PENDING", "reason": "Priority", "node": "", "left": "30:00", "start": "N/A",
+                          "end": "N/A", "limit": "30:00",
                           "script": script}
     if state.get("sbatch_answer_delay"):
         # A slurmctld that queued the job and is slow to confirm it.
@@ -95,13 +97,20 @@ elif program == "scontrol" and sys.argv[-1] == "partition":
     print("PartitionName=cpu AllowGroups=ALL AllowAccounts=ALL AllowQos=ALL Default=YES MaxTime=1-00:00:00")
 elif program == "scontrol" and sys.argv[-1] == "reservation":
     print(state.get("reservations", "No reservations in the system"))
+elif program == "scontrol" and sys.argv[1] == "update":
+    fields = dict(a.split("=", 1) for a in sys.argv[2:])
+    j = state["jobs"].get(fields["JobId"])
+    if j is None or j["state"] != "RUNNING" or not os.environ.get("FAKE_OPERATOR"):
+        save(state)
+        sys.exit("Access/permission denied for job " + fields["JobId"] if j else "Invalid job id specified")
+    j["limit"] = fields["TimeLimit"]
 elif program == "scontrol":
     j = state["jobs"].get(sys.argv[-1])
     if j is None:
         save(state)
         sys.exit("slurm_load_jobs error: Invalid job id specified")
     print(f"JobId={j['id']} JobName={j['name']} JobState={j['state']} Reason={j['reason']}",
-          f"ExitCode={j.get('exit', '0:0')}")
+          f"ExitCode={j.get('exit', '0:0')} TimeLimit={j['limit']} Partition=cpu Account=(null) QOS=normal")
 elif program == "hpclab-interactive":
     import pwd
     action, user, server = (sys.argv[1:] + [""])[:3]

@@ -31,6 +31,8 @@ def test_script_carries_the_requested_allocation():
         "#SBATCH --job-name=jupyterhub-jupyterlab_nerf",
         "#SBATCH --partition=cpu",
         "#SBATCH --time=01:30:00",
+        # Slurm's notice before the limit, to the batch shell (which execs the server).
+        "#SBATCH --signal=B:USR1@90",
         "#SBATCH --nodes=1",
         "#SBATCH --ntasks=1",
         "#SBATCH --cpus-per-task=2",

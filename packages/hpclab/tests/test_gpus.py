@@ -1,6 +1,8 @@
+from types import SimpleNamespace
+
 import pytest
 
-from hpclab.lab.power.gpus import GpusUnavailable, job_gpu_ids, job_gpu_power
+from hpclab.lab.power.gpus import GpusUnavailable, job_gpu_ids, job_gpu_power, job_gpus_busy
 
 
 class FakeNvml:
@@ -13,6 +15,7 @@ class FakeNvml:
                 "power": 100_000 + index * 10_000,
                 "limit": 300_000,
                 "energy": 5_000_000 * index,
+                "utilization": 0,
             }
             for index in range(4)
         ]
@@ -43,6 +46,9 @@ class FakeNvml:
     def nvmlDeviceGetEnforcedPowerLimit(self, handle):
         return self.gpus[handle]["limit"]
 
+    def nvmlDeviceGetUtilizationRates(self, handle):
+        return SimpleNamespace(gpu=self.gpus[handle]["utilization"], memory=0)
+
     def nvmlDeviceGetTotalEnergyConsumption(self, handle):
         if not self.energy:
             raise RuntimeError("Not Supported")
@@ -70,3 +76,12 @@ def test_gpus_without_energy_counters_and_missing_nvml():
         job_gpu_power(FakeNvml(broken=True), ["0"])
     with pytest.raises(GpusUnavailable, match="GPU 7 of this job"):
         job_gpu_power(FakeNvml(), ["7"])
+
+
+def test_the_jobs_gpus_are_busy_only_when_one_of_them_computes():
+    nvml = FakeNvml()
+    nvml.gpus[0]["utilization"] = 97  # another job's GPU
+    assert job_gpus_busy(nvml, ["1", "3"]) is False
+    nvml.gpus[3]["utilization"] = 12
+    assert job_gpus_busy(nvml, ["1", "3"]) is True
+    assert not nvml.open

@@ -33,7 +33,7 @@ class FakeSqueue:
         wanted = next(arg for arg in argv if arg.startswith("--jobs=")).removeprefix("--jobs=").split(",")
         mark = next(arg for arg in argv if arg.startswith("--format=")).removeprefix("--format=").partition("%i")[0]
         lines = [
-            f"{mark}{job}|{self.jobs[job]}|None|cn1|10:00|{self.names.get(job, 'jupyterhub-x')}"
+            f"{mark}{job}|{self.jobs[job]}|None|cn1|10:00|N/A|N/A|30:00|{self.names.get(job, 'jupyterhub-x')}"
             for job in wanted
             if job in self.jobs
         ]
@@ -100,7 +100,7 @@ def test_a_job_ends_only_when_slurm_says_so():
 
     jobs = asyncio.run(scenario())
     assert jobs.report("7").presence is Presence.ENDED
-    assert jobs.report("7").ended == "Slurm job 7 ended: TIMEOUT"
+    assert jobs.report("7").ended == "Slurm job 7 ended: time limit reached (30:00)"
     assert jobs.report("8").presence is Presence.RUNNING
     assert jobs.report("9").ended == "Slurm job 9 has left the queue"
 
@@ -149,7 +149,7 @@ def test_a_job_name_with_a_forged_line_cannot_end_another_users_server():
     # bob renames his own server's job (scontrol update JobName=...): Slurm keeps the
     # newline and squeue prints it raw, a line that claims alice's running job ended.
     squeue = FakeSqueue({"100": "RUNNING", "200": "RUNNING"})
-    squeue.names["200"] = "x\n100|COMPLETED|None|cn1|0:00|jupyterhub-alice"
+    squeue.names["200"] = "x\n100|COMPLETED|None|cn1|0:00|N/A|N/A|30:00|jupyterhub-alice"
 
     async def scenario():
         jobs = poller(squeue)

@@ -17,22 +17,42 @@ from hpclab.hub.slurm_time import SlurmTimeError, format_slurm_time, parse_slurm
 
 
 def test_pending_job_says_why_it_waits():
-    state = parse_squeue_line("PENDING|Resources||1:00:00|N/A|jupyterhub-x")
+    state = parse_squeue_line("PENDING|Resources||1:00:00|N/A|N/A|1:00:00|jupyterhub-x")
     assert state.pending
     assert state.describe("12") == "Slurm job 12 is pending in the queue (Resources)"
 
 
 def test_pending_job_gives_its_expected_start():
-    state = parse_squeue_line("PENDING|Resources||1:00:00|2026-12-07T14:30:00|jupyterhub-x")
+    state = parse_squeue_line("PENDING|Resources||1:00:00|2026-12-07T14:30:00|2026-12-07T15:30:00|1:00:00|jupyterhub-x")
     assert (
         state.describe("12") == "Slurm job 12 is pending in the queue (Resources); expected start 2026-12-07 14:30:00"
     )
 
 
 def test_running_job_names_its_node():
-    state = parse_squeue_line("RUNNING|None|cn2|59:58|2026-12-07T13:30:00|jupyterhub-x")
+    state = parse_squeue_line("RUNNING|None|cn2|59:58|2026-12-07T13:30:00|2026-12-07T14:30:00|1:00:00|jupyterhub-x")
     assert state.running
     assert state.node == "cn2"
+    assert (state.end_time, state.time_limit) == ("2026-12-07T14:30:00", "1:00:00")
+
+
+@pytest.mark.parametrize(
+    ("line", "reached"),
+    [
+        # Killed at the limit.
+        ("TIMEOUT|TimeLimit|cn2|0:00|2026-12-07T13:00:00|2026-12-07T14:00:30|1:00:00|j", True),
+        # Stopped itself on Slurm's notice, 40 s before the limit.
+        ("COMPLETED|None|cn2|0:00|2026-12-07T13:00:00|2026-12-07T13:59:20|1:00:00|j", True),
+        # Shut down by its user half-way.
+        ("COMPLETED|None|cn2|0:00|2026-12-07T13:00:00|2026-12-07T13:30:00|1:00:00|j", False),
+        ("FAILED|NonZeroExitCode|cn2|0:00|2026-12-07T13:00:00|2026-12-07T13:59:50|1:00:00|j", False),
+        ("COMPLETED|None|cn2|0:00|Unknown|2026-12-07T13:59:50|1:00:00|j", False),
+    ],
+)
+def test_a_job_that_reached_its_time_limit_says_so(line, reached):
+    state = parse_squeue_line(line)
+    assert state.reached_time_limit is reached
+    assert ("time limit reached (1:00:00)" in describe_end("7", state)) is reached
 
 
 def test_empty_answer_is_no_job():

@@ -27,6 +27,7 @@ from hpclab.hub.logout import HpclabPAMAuthenticator, StopEverythingLogoutHandle
 from hpclab.hub.node_report import NodeReport, NodeReportRefused
 from hpclab.hub.server_kind import SpawnFailed
 from hpclab.hub.spawner import HpclabSpawner
+from hpclab.hub.time_extension import ExtensionRefused
 
 USER = getpass.getuser()
 SLURM_OPTIONS = {"kind": "slurm", "partition": "cpu", "time": "00:30:00", "cpus": "1", "memory": "512M"}
@@ -56,7 +57,7 @@ def new_hub_process() -> None:
     hub_services._SERVICES.clear()
 
 
-def new_spawner(slurm: FakeSlurm, user: FakeUser, name: str = "") -> HpclabSpawner:
+def new_spawner(slurm: FakeSlurm, user: FakeUser, name: str = "", **settings: Any) -> HpclabSpawner:
     config = Config()
     config.HpclabSpawner = Config(
         {
@@ -72,6 +73,7 @@ def new_spawner(slurm: FakeSlurm, user: FakeUser, name: str = "") -> HpclabSpawn
             "startup_poll_interval": 0.05,
             "orphan_job_check_delay": 3600,
             "sandbox_enabled": False,
+            **settings,
         }
     )
     # JupyterHub's database row of the server, as far as the spawner reads it.
@@ -189,6 +191,53 @@ def test_a_slurm_server_waits_in_the_queue_then_starts_on_its_node(slurm, node_s
     assert "#SBATCH --partition=cpu\n" in script
     assert "#SBATCH --mem=512M\n" in script
     assert slurm.jobs["100"]["user"] == USER
+
+
+async def running_slurm_server(slurm: FakeSlurm, spawner: HpclabSpawner, port: int) -> None:
+    starting = await start(spawner, SLURM_OPTIONS)
+    await until(lambda: slurm.jobs.get("100"))
+    slurm.set_job("100", state="RUNNING", node="127.0.0.1", reason="None", end="2099-01-01T00:00:00")
+    await until(lambda: spawner.server_kind and spawner.server_kind.job_state and spawner.server_kind.job_state.running)
+    spawner.accept_node_report(NodeReport(port=port))
+    await asyncio.wait_for(starting, 10)
+
+
+def test_more_time_raises_the_running_jobs_limit_by_one_step_as_an_operator(slurm, node_server, monkeypatch):
+    monkeypatch.setenv("FAKE_OPERATOR", "1")
+
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER), extend_step=3600, extend_most=2 * 3600)
+        await running_slurm_server(slurm, spawner, node_server.getsockname()[1])
+        before = await spawner.session_report()
+        after = await spawner.extend_time()
+        with pytest.raises(ExtensionRefused) as refused:
+            await spawner.extend_time()
+        return before, after, str(refused.value)
+
+    before, after, refused = run(scenario)
+    assert (before["kind"], before["job_id"], before["extend"]) == ("slurm", "100", {"step_s": 3600, "reason": ""})
+    assert after["time_limit"] == "01:30:00"
+    assert slurm.jobs["100"]["limit"] == "01:30:00"
+    # As the hub itself, never through sudo: the hub is the Slurm operator.
+    updates = [call for call in slurm.calls("scontrol") if call[:1] == ["update"]]
+    assert updates == [["update", "JobId=100", "TimeLimit=01:30:00"]]
+    assert refused.startswith(
+        "+01:00:00 would make the job's limit 02:30:00, past the site's most for a server, 02:00:00"
+    )
+
+
+def test_a_site_without_extensions_offers_none_and_refuses_them(slurm, node_server):
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        await running_slurm_server(slurm, spawner, node_server.getsockname()[1])
+        report = await spawner.session_report()
+        with pytest.raises(ExtensionRefused, match="does not extend"):
+            await spawner.extend_time()
+        return report
+
+    report = run(scenario)
+    assert report["extend"]["step_s"] == 0
+    assert not [call for call in slurm.calls("scontrol") if call[:1] == ["update"]]
 
 
 def test_a_job_that_ends_during_its_start_fails_the_spawn_with_slurms_reason(slurm):
@@ -325,7 +374,7 @@ def test_a_running_job_is_kept_across_a_hub_restart_and_its_end_is_seen(slurm, n
     assert saved["job_id"] == "100"
     assert while_running is None
     assert after_end == 1
-    assert summary["end_reason"] == "Slurm job 100 ended: TIMEOUT"
+    assert summary["end_reason"] == "Slurm job 100 ended: time limit reached (30:00)"
 
 
 def test_squeue_that_fails_keeps_the_server(slurm):

@@ -194,16 +194,19 @@ export const sessionPlugin: JupyterFrontEndPlugin<void> = {
     app.shell.add(timeLeft, 'top', { rank: 998 });
     app.shell.add(extendWidget, 'top', { rank: 999 });
     const session = new Session(app, timeLeft, extend);
-    void session.refresh();
-    const refresher = window.setInterval(() => {
-      if (document.visibilityState !== 'hidden') {
-        void session.refresh();
-      }
-    }, REFRESH_MS);
-    const ticker = window.setInterval(() => session.tick(), TICK_MS);
-    timeLeft.disposed.connect(() => {
-      window.clearInterval(refresher);
-      window.clearInterval(ticker);
+    // Notifications raised before the layout is restored would get no toast.
+    void app.restored.then(() => {
+      void session.refresh();
+      const refresher = window.setInterval(() => {
+        if (document.visibilityState !== 'hidden') {
+          void session.refresh();
+        }
+      }, REFRESH_MS);
+      const ticker = window.setInterval(() => session.tick(), TICK_MS);
+      timeLeft.disposed.connect(() => {
+        window.clearInterval(refresher);
+        window.clearInterval(ticker);
+      });
     });
   }
 };

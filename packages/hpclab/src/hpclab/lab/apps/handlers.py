@@ -15,7 +15,7 @@ from tornado import web
 from .catalogue import AppDefinition, app_route
 from .launch_input import LaunchInputError, parse_launch_input
 from .own_ports import PROXY_ADDRESS, Listener, who_listens
-from .server_proxy_adapter import CountedAsActivity, StreamingDownloads
+from .server_proxy_adapter import StreamingDownloads
 from .supervisor import AppStartError, Supervisor
 
 LOCAL_HOSTS = frozenset({"localhost", "127.0.0.1", "::1", socket.gethostname()})
@@ -95,7 +95,7 @@ def error_page(title: str, message: str, tail: str, log: str) -> str:
     )
 
 
-class AppProxyHandler(CountedAsActivity, StreamingDownloads):
+class AppProxyHandler(StreamingDownloads):
     """/<name>/<endpoint>/...: the running app, or why it is not running."""
 
     def initialize(self, context: AppsContext) -> None:
@@ -163,7 +163,7 @@ def check_own_port(port: str) -> None:
         raise web.HTTPError(403, f"nothing of yours listens on {PROXY_ADDRESS}:{port} of this node")
 
 
-class OwnPortProxyHandler(CountedAsActivity, StreamingDownloads, LocalProxyHandler):
+class OwnPortProxyHandler(StreamingDownloads, LocalProxyHandler):
     """/proxy/<port>: jupyter-server-proxy's route, for the server's own user's ports only.
     It connects to the address it checked (upstream says "localhost", which may be ::1)."""
 

@@ -2,32 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from jupyter_server_proxy.handlers import ProxyHandler
 from jupyter_server_proxy.unixsock import UnixResolver
 from tornado.simple_httpclient import SimpleAsyncHTTPClient
 
-from hpclab.lab.session.activity import APPS_ACTIVITY
 from hpclab.lab.upstreams import require
 
 SERVER_PROXY_VERSION = require("jupyter-server-proxy", __name__)
 MAX_DOWNLOAD = 1 << 40  # streamed, never held in memory
-
-
-class CountedAsActivity(ProxyHandler):
-    """Requests and websocket messages to an app are the server's activity for the hub's
-    idle culler (jupyter_server reports every *_last_activity setting): a noVNC screen or
-    a TensorBoard in use keeps the server, whatever the Lab's tab does."""
-
-    async def prepare(self, *args: Any, **kwargs: Any) -> Any:
-        self.settings[APPS_ACTIVITY] = datetime.now(UTC)
-        return await super().prepare(*args, **kwargs)
-
-    def on_message(self, message: Any) -> Any:
-        self.settings[APPS_ACTIVITY] = datetime.now(UTC)
-        return super().on_message(message)
 
 
 class StreamingDownloads(ProxyHandler):

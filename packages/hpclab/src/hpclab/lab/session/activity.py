@@ -1,9 +1,12 @@
-"""What keeps a server from being idle beyond browser traffic, which the hub already sees:
-a busy kernel, the server's processes above a CPU share, the job's GPUs in use, traffic
-to its apps, and the user's "keep" (pure but for the readers it is given).
+"""What keeps a server from being idle besides its traffic: a busy kernel, the server's
+processes above a CPU share, the job's GPUs in use, and the user's "keep" (pure but for
+the readers it is given).
 
 jupyter_server counts every setting whose name ends in ``_last_activity`` in the last
-activity that jupyterhub-singleuser reports to the hub, so each source is one such setting.
+activity that jupyterhub-singleuser reports to the hub, so each source is one such
+setting. The traffic is counted already: the browser's requests (api_last_activity),
+kernel messages, terminals, and every request and websocket message to the apps
+(jupyter-server-proxy's own entry in last_activity_times).
 """
 
 from __future__ import annotations
@@ -13,7 +16,6 @@ from dataclasses import dataclass
 
 # Settings of the server's web application (jupyter_server's activity hook).
 COMPUTE_ACTIVITY = "hpclab_compute_last_activity"
-APPS_ACTIVITY = "hpclab_apps_last_activity"
 KEEP_ACTIVITY = "hpclab_keep_last_activity"
 
 
