@@ -9,8 +9,9 @@ Runs the same measurements with two profiles of the same hub, side by side:
 
 and prints, for each: spawn-to-ready median and 90th percentile over --spawns SLURM
 spawns; squeue calls per minute (slurmctld's own RPC counts, sdiag) with 0, 10 and 50
-running servers; the hub's CPU and memory with 50 servers; failures when 20 users spawn
-at the same moment. The hpclab profile also gives spawn-to-ready per kind, with and
+running servers; the hub's CPU and memory with 50 servers; the hub's CPU for one check of
+the idle culler over the 50 servers (hpclab only: stock JupyterHub has no culler);
+failures when 20 users spawn at the same moment. The hpclab profile also gives spawn-to-ready per kind, with and
 without the sandbox, and the spawn form's render time with a cold and a warm policy
 cache with the Slurm calls it costs (stock batchspawner has no form to compare with).
 Bench users bench01..bench20 are created on every node for the run, with an
@@ -59,6 +60,19 @@ POLICY_RPCS = (
     "DBD_GET_ASSOCS", "DBD_GET_QOS", "DBD_GET_USERS",
 )  # fmt: skip
 FORM_ROUNDS = 5
+CULLER_ROUNDS = 10
+# One check of jupyterhub-idle-culler (its own function, hpclab's rule), rounds times.
+CULLER_CHECK = """
+import asyncio, logging, resource, sys, time
+from jupyterhub_idle_culler import cull_idle
+from hpclab.hub.idle_culling import cull_idle_server
+url, rounds, token = sys.argv[1], int(sys.argv[2]), sys.stdin.read().strip()
+started = time.monotonic()
+for _ in range(rounds):
+    asyncio.run(cull_idle(url, token, 300, logging.getLogger("bench"), cull_arbiter=cull_idle_server))
+usage = resource.getrusage(resource.RUSAGE_SELF)
+print(usage.ru_utime + usage.ru_stime, time.monotonic() - started)
+"""
 BENCH_CONFIG_DIR = "/run/hpclab-bench"
 DROP_IN = "/run/systemd/system/jupyterhub.service.d/hpclab-bench.conf"
 # batchspawner's SlurmSpawner as its documentation sets it up; sudo only where the hub's
@@ -201,6 +215,20 @@ class Bench:
         rss = int(self.run("hub", "ps", "-o", "rss=", "-p", pid)) / 1024
         return round(calls * 60 / WINDOW_S), cpu, rss
 
+    def culler_check_cost(self, rounds: int = CULLER_ROUNDS) -> tuple[float, float, float]:
+        """The hub's CPU seconds, the checking process's and the wall time per check of
+        the idle culler, with its own token and rule, over every server running now."""
+        pid = self.run("hub", "systemctl", "show", "--property=MainPID", "--value", "jupyterhub").strip()
+        culler = self.run("hub", "pgrep", "-f", "-o", "jupyterhub_idle_culler").strip()
+        environment = self.run("hub", "cat", f"/proc/{culler}/environ").split("\0")
+        token = next(item.split("=", 1)[1] for item in environment if item.startswith("JUPYTERHUB_API_TOKEN="))
+        url = next(item.split("=", 1)[1] for item in environment if item.startswith("JUPYTERHUB_API_URL="))
+        before = self.cpu_seconds(pid)
+        answer = self.run("hub", "/opt/jupyterhub/venv/bin/python3", "-c", CULLER_CHECK, url, str(rounds), stdin=token)
+        hub_cpu = (self.cpu_seconds(pid) - before) / rounds
+        own_cpu, wall = (float(value) / rounds for value in answer.split())
+        return hub_cpu, own_cpu, wall
+
     def reset_policy_calls(self) -> None:
         self.run("slurmctld", "sdiag", "--reset")
         self.run("slurmctld", "sacctmgr", "-i", "clear", "stats")
@@ -284,6 +312,12 @@ def measure_profile(bench: Bench, profile: str, users: list[HubSession], spawns:
     figures[f"hub CPU with {running} servers (% of a core)"] = f"{cpu:.1f}"
     figures[f"hub memory, idle / {running} servers (MiB)"] = f"{idle_rss:.0f} / {rss:.0f}"
     figures["failed spawns while filling to 50"] = str(len(failures) + len(failures_50))
+    if profile == "hpclab":
+        hub_cpu, own_cpu, wall = bench.culler_check_cost()
+        figures[f"idle culler, one check of {running} servers: hub CPU (ms)"] = f"{hub_cpu * 1000:.0f}"
+        figures[f"idle culler, one check of {running} servers: culler CPU / wall (ms)"] = (
+            f"{own_cpu * 1000:.0f} / {wall * 1000:.0f}"
+        )
     in_parallel([lambda h=h: stop_all(h) or 0.0 for h in users], 10)
 
     barrier = threading.Barrier(len(users))
