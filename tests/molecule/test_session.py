@@ -148,6 +148,8 @@ def test_an_idle_interactive_server_is_stopped_while_a_busy_one_with_its_tab_clo
 ):
     # Started before the 4-minute server's test: far past the idle limit by now.
     wait_until_stopped(session, "idle", timeout=IDLE_LIMIT_S + 60)
+    home = session.http.get(session.url("/hub/home"), timeout=60).text
+    assert "Stopped as idle: no browser, kernel, terminal, app, CPU or GPU activity for" in home
     assert hub_view(session, "busy")["ready"], "the busy server was stopped"
     state = session.server_request("GET", idle_and_busy["busy"], "/hpclab/api/session").json()
     assert "1 busy kernel" in state["idle"]["busy"]

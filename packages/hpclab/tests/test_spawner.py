@@ -77,7 +77,7 @@ def new_spawner(slurm: FakeSlurm, user: FakeUser, name: str = "", **settings: An
         }
     )
     # JupyterHub's database row of the server, as far as the spawner reads it.
-    row = SimpleNamespace(name=name, server=None)
+    row = SimpleNamespace(name=name, server=None, last_activity=None)
     spawner = HpclabSpawner(config=config, user=user, hub=Hub(), orm_spawner=row, api_token="server-token")
     user.spawners[name] = spawner
     user.spawner = user.spawners.get("", spawner)

@@ -10,8 +10,10 @@ the limit existed has none in its state and is never culled.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
+
+from .slurm_time import format_slurm_time
 
 IDLE_TIMEOUT_STATE = "idle_timeout"
 
@@ -23,3 +25,19 @@ def cull_idle_server(*, inactive: timedelta, inactive_limit: int, server: dict[s
     if type(limit) is not int or limit <= 0:
         return False
     return inactive.total_seconds() >= limit
+
+
+def idle_stop_reason(limit: int, last_activity: datetime | None, now: datetime | None = None) -> str:
+    """What the home page says of a server stopped while idle past its limit (the
+    culler's stop, as JupyterHub tells the spawner no more than "stop"); "" otherwise."""
+    if limit <= 0 or last_activity is None:
+        return ""
+    # JupyterHub's database keeps naive UTC times.
+    since = last_activity if last_activity.tzinfo else last_activity.replace(tzinfo=UTC)
+    idle = ((now or datetime.now(UTC)) - since).total_seconds()
+    if idle < limit:
+        return ""
+    return (
+        f"Stopped as idle: no browser, kernel, terminal, app, CPU or GPU activity for "
+        f"{format_slurm_time(int(idle))} (the limit is {format_slurm_time(limit)})"
+    )

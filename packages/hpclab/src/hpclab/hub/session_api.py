@@ -8,6 +8,7 @@ site's rules (time_extension.py).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from jupyterhub.apihandlers import APIHandler
@@ -23,26 +24,23 @@ EXTEND_ROUTE = f"/api{EXTEND_PATH}"
 
 
 class _ServerSessionHandler(APIHandler):
-    def own_server(self) -> Any:
+    async def answer_for_own_server(self, ask: Callable[[Any], Awaitable[dict[str, Any]]]) -> None:
         spawner = token_owner(self.current_user, self.get_auth_token())
         if spawner is None:
             raise web.HTTPError(403, "only a server's own token may ask about its session")
-        return spawner
+        try:
+            self.finish(await ask(spawner))
+        except ExtensionRefused as refusal:
+            raise web.HTTPError(409, str(refusal)) from refusal
 
 
 class SessionHandler(_ServerSessionHandler):
     @web.authenticated
     async def get(self) -> None:
-        try:
-            self.finish(await self.own_server().session_report())
-        except ExtensionRefused as refusal:
-            raise web.HTTPError(409, str(refusal)) from refusal
+        await self.answer_for_own_server(lambda spawner: spawner.session_report())
 
 
 class ExtendHandler(_ServerSessionHandler):
     @web.authenticated
     async def post(self) -> None:
-        try:
-            self.finish(await self.own_server().extend_time())
-        except ExtensionRefused as refusal:
-            raise web.HTTPError(409, str(refusal)) from refusal
+        await self.answer_for_own_server(lambda spawner: spawner.extend_time())

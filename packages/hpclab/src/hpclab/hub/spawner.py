@@ -32,7 +32,7 @@ from hpclab.common.user_environment import USER_ENVIRONMENT_VARIABLE, encode_use
 from .commands import CommandError
 from .form import render_options_form
 from .hub_services import ClusterSettings, HubServices, hub_services
-from .idle_culling import IDLE_TIMEOUT_STATE
+from .idle_culling import IDLE_TIMEOUT_STATE, idle_stop_reason
 from .interactive_kind import InteractiveKind
 from .jupyterhub_adapter import server_label
 from .node_report import NodeReport, NodeReportRefused
@@ -118,6 +118,8 @@ class HpclabSpawner(Spawner):
         self._token_handed_over = False
         # The idle culler's limit for the running server (idle_culling.py reads it in the state).
         self.idle_timeout = 0
+        # Why the last run was stopped when it was idle past its limit (kept through clear_state).
+        self.idle_stop = ""
 
     @property
     def extension_rules(self) -> ExtensionRules:
@@ -221,6 +223,7 @@ class HpclabSpawner(Spawner):
         super().load_state(state)
         self.sandbox = state.get("sandbox", False)
         self.idle_timeout = state.get(IDLE_TIMEOUT_STATE, 0)
+        self.idle_stop = state.get("idle_stop", "")
         make_kind = KIND_CLASSES.get(state.get("kind", ""))
         if make_kind is not None:
             self.services.start()
@@ -232,6 +235,7 @@ class HpclabSpawner(Spawner):
         if self.server_kind is not None:
             state.update(self.server_kind.get_state(), kind=self.kind, sandbox=self.sandbox)
             state[IDLE_TIMEOUT_STATE] = self.idle_timeout
+            state["idle_stop"] = self.idle_stop
         return {key: value for key, value in state.items() if value}
 
     def clear_state(self) -> None:
@@ -249,6 +253,7 @@ class HpclabSpawner(Spawner):
         self._token_handed_over = False
         self._user_environment = options.environment
         self.idle_timeout = int(self.idle_timeouts.get(options.kind, 0))
+        self.idle_stop = ""
         self.server_kind = KIND_CLASSES[options.kind](self)
         return await self.server_kind.start(options)
 
@@ -257,6 +262,7 @@ class HpclabSpawner(Spawner):
 
     async def stop(self, now: bool = False) -> None:
         if self.server_kind is not None:
+            self.idle_stop = idle_stop_reason(self.idle_timeout, self.orm_spawner.last_activity)
             await self.server_kind.stop(now)
 
     async def progress(self) -> AsyncIterator[dict[str, Any]]:
@@ -270,7 +276,10 @@ class HpclabSpawner(Spawner):
         """Kind, job, node and time left, and why the last job ended, for the hub home page."""
         if self.server_kind is None:
             return {}
-        return {**self.server_kind.summary(), "sandbox": "yes" if self.sandbox else ""}
+        summary = {**self.server_kind.summary(), "sandbox": "yes" if self.sandbox else ""}
+        if self.idle_stop:
+            summary["end_reason"] = self.idle_stop
+        return summary
 
     async def session_report(self) -> dict[str, Any]:
         """The running server's session, for its Lab (session_api.py)."""
