@@ -28,6 +28,9 @@ IDLE_LIMIT_S = 120
 CULL_EVERY_S = 10
 NOTEBOOK = "before-the-limit.ipynb"
 EDIT = "print('typed in the browser, never saved by hand')"
+USER_CONFIG = "~/.jupyter/jupyter_server_config.json"
+# Idle kernels shut down after 30 s, checked every 10 s; busy ones never (the site's rule).
+KERNEL_CULLING = json.dumps({"MappingKernelManager": {"cull_idle_timeout": 30, "cull_interval": 10}})
 
 
 def restart_hub(hub) -> None:
@@ -64,11 +67,24 @@ def session(short_idle_limits, fresh_login) -> HubSession:
 
 
 @pytest.fixture(scope="module")
-def idle_and_busy(session: HubSession) -> dict[str, str]:
+def idle_and_busy(session: HubSession, node) -> dict[str, str]:
     """Two Interactive servers started together: one left alone, one running a cell that
-    keeps a core busy, its connection closed as a closed tab leaves it."""
-    paths = {name: session.open_server(name, {"kind": "interactive"}) for name in ("idle", "busy")}
+    keeps a core busy, its connection closed as a closed tab leaves it, beside an idle
+    kernel. alice's own configuration shortens kernel culling (2 h on the site) for the
+    busy server's start only."""
+    hub = node("hub")
+    paths = {"idle": session.open_server("idle", {"kind": "interactive"})}
+    hub.check_output(
+        as_user("alice", f"mkdir -p ~/.jupyter && printf %s {shlex.quote(KERNEL_CULLING)} > {USER_CONFIG}")
+    )
+    try:
+        paths["busy"] = session.open_server("busy", {"kind": "interactive"})
+    finally:
+        hub.check_output(as_user("alice", f"rm -f {USER_CONFIG}"))
     LabKernel(session, paths["busy"]).run_and_leave("while True:\n    pass")
+    idle_kernel = LabKernel(session, paths["busy"])
+    idle_kernel.execute("x = 1")
+    idle_kernel.socket.close()
     return paths
 
 
@@ -143,7 +159,7 @@ def test_a_slurm_server_warns_saves_the_open_notebook_and_ends_cleanly_at_its_ti
     screenshot(page, "42-home-time-limit-reached")
 
 
-def test_an_idle_interactive_server_is_stopped_while_a_busy_one_with_its_tab_closed_is_not(
+def test_an_idle_server_is_stopped_and_an_idle_kernel_shut_down_but_a_busy_one_with_its_tab_closed_is_kept(
     session, idle_and_busy, node
 ):
     # Started before the 4-minute server's test: far past the idle limit by now.
@@ -153,6 +169,7 @@ def test_an_idle_interactive_server_is_stopped_while_a_busy_one_with_its_tab_clo
     assert hub_view(session, "busy")["ready"], "the busy server was stopped"
     state = session.server_request("GET", idle_and_busy["busy"], "/hpclab/api/session").json()
     assert "1 busy kernel" in state["idle"]["busy"]
+    # Of its two kernels, the idle one was shut down, the busy one kept.
     kernels = session.server_request("GET", idle_and_busy["busy"], "/api/kernels").json()
     assert [kernel["execution_state"] for kernel in kernels] == ["busy"]
     session.stop("busy")
