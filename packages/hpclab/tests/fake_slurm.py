@@ -22,7 +22,7 @@ PROGRAM = r"""
 import fcntl, json, os, re, socket, subprocess, sys, time
 STATE = STATE_FILE
 FIELDS = {"i": "id", "T": "state", "r": "reason", "N": "node", "L": "left", "j": "name", "u": "user", "S": "start",
-          "e": "end", "l": "limit"}
+          "e": "end", "l": "limit", "P": "partition", "a": "account", "q": "qos", "v": "reservation"}
 ALIVE = ("PENDING", "RUNNING", "COMPLETING", "CONFIGURING")
 
 def load():
@@ -61,7 +61,8 @@ elif program == "sbatch":
     state["next_id"] += 1
     state["jobs"][job] = {"id": job, "user": os.environ.get("FAKE_SUDO_USER", ""), "name": name,
                           "state": "PENDING", "reason": "Priority", "node": "", "left": "30:00", "start": "N/A",
-                          "end": "N/A", "limit": "30:00",
+                          "end": "N/A", "limit": "30:00", "partition": "cpu", "account": "", "qos": "normal",
+                          "reservation": "(null)",
                           "script": script}
     if state.get("sbatch_answer_delay"):
         # A slurmctld that queued the job and is slow to confirm it.

@@ -34,6 +34,7 @@ def test_script_carries_the_requested_allocation():
         # Slurm's notice before the limit, to the batch shell (which execs the server).
         "#SBATCH --signal=B:USR1@90",
         "#SBATCH --nodes=1",
+        "#SBATCH --no-requeue",
         "#SBATCH --ntasks=1",
         "#SBATCH --cpus-per-task=2",
         "#SBATCH --output=/dev/null",

@@ -18,8 +18,8 @@ PARTITIONS = parse_sinfo("cpu|cpu*|1-00:00:00|8|16000|(null)\ngpu|gpu|infinite|3
 POLICY = ClusterPolicy(PARTITIONS).for_user("alice")
 FIELDS = ("kind", "partition", "account", "time", "cpus", "memory", "gpus", "sandbox", "environment")
 EXPECTED_DIRECTIVE = re.compile(
-    r"#SBATCH --(job-name=jupyterhub-x|partition=(cpu|gpu)|time=([0-9]+-)?[0-9]{2}:[0-9]{2}:[0-9]{2}|signal=B:USR1@90"
-    r"|nodes=1|ntasks=1|cpus-per-task=[0-9]+|output=/dev/null|chdir=/home/alice|export=[A-Z_,]+"
+    r"#SBATCH --(job-name=jupyterhub-x|partition=(cpu|gpu)|time=([0-9]+-)?[0-9]{2}:[0-9]{2}:[0-9]{2}"
+    r"|signal=B:USR1@90|no-requeue|nodes=1|ntasks=1|cpus-per-task=[0-9]+|output=/dev/null|chdir=/home/alice|export=[A-Z_,]+"
     r"|mem=[0-9]+M|gres=gpu:[0-9]+|account=[A-Za-z0-9_.-]+)"
 )
 

@@ -8,7 +8,9 @@ from hpclab.hub.slurm_jobs import (
     JobState,
     describe_end,
     describe_finished_job,
+    expand_hostlist,
     forgotten_job,
+    parse_job_facts,
     parse_scontrol_record,
     parse_squeue_line,
     submitted_job_id,
@@ -103,3 +105,28 @@ def test_sbatch_job_id(output, job_id):
 def test_a_job_squeue_forgot_is_an_answer_other_errors_are_not():
     assert forgotten_job("slurm_load_jobs error: Invalid job id specified\n")
     assert not forgotten_job("slurm_load_jobs error: Unable to contact slurm controller (connect failure)\n")
+
+
+def test_job_facts_are_read_from_fixed_fields_whatever_the_job_is_named():
+    """scontrol prints a renamed job's name before its real fields: a name holding
+    "QOS=normal TimeLimit=11:00:00" would pass for them. squeue's fields come first here."""
+    mark = "#m#"
+    forged = "jupyterhub-qd Account=x QOS=x Partition=cpu TimeLimit=11:00:00"
+    answer = f"{mark}415|RUNNING|alice|visu|astro|dev|10:00|cn2|2026-12-08T01:10:00|(null)|{forged}\n"
+    facts = parse_job_facts(answer, mark)["415"]
+    assert (facts.partition, facts.account, facts.qos, facts.time_limit) == ("visu", "astro", "dev", "10:00")
+    assert (facts.user, facts.nodes, facts.reservation) == ("alice", "cn2", "")
+
+
+@pytest.mark.parametrize(
+    ("hostlist", "names"),
+    [
+        ("cn2", ["cn2"]),
+        ("cn[1-3,7],login01", ["cn1", "cn2", "cn3", "cn7", "login01"]),
+        ("n[08-10]", ["n08", "n09", "n10"]),
+        ("", []),
+        ("cn[a-b]", None),
+    ],
+)
+def test_slurm_host_lists(hostlist, names):
+    assert expand_hostlist(hostlist) == names

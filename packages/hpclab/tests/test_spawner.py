@@ -22,6 +22,7 @@ from tornado import web
 from traitlets.config import Config
 
 from hpclab.hub import hub_services
+from hpclab.hub import spawner as spawner_module
 from hpclab.hub.job_poller import Presence
 from hpclab.hub.logout import HpclabPAMAuthenticator, StopEverythingLogoutHandler
 from hpclab.hub.node_report import NodeReport, NodeReportRefused
@@ -210,11 +211,16 @@ def test_more_time_raises_the_running_jobs_limit_by_one_step_as_an_operator(slur
         await running_slurm_server(slurm, spawner, node_server.getsockname()[1])
         before = await spawner.session_report()
         after = await spawner.extend_time()
+        with pytest.raises(ExtensionRefused) as too_soon:
+            await spawner.extend_time()
+        monkeypatch.setattr(spawner_module, "EXTEND_GAP_S", 0)
         with pytest.raises(ExtensionRefused) as refused:
             await spawner.extend_time()
-        return before, after, str(refused.value)
+        return before, after, str(too_soon.value), str(refused.value)
 
-    before, after, refused = run(scenario)
+    before, after, too_soon, refused = run(scenario)
+    # One try per server every few seconds: a token cannot make the hub run scontrol at will.
+    assert too_soon == "more time was asked a moment ago: try again in a few seconds"
     assert (before["kind"], before["job_id"], before["extend"]) == ("slurm", "100", {"step_s": 3600, "reason": ""})
     assert after["time_limit"] == "01:30:00"
     assert slurm.jobs["100"]["limit"] == "01:30:00"
@@ -499,3 +505,20 @@ def test_logout_stops_every_server_and_cancels_queued_jobs_but_not_other_jobs(sl
         "200": "CANCELLED",
         "201": "PENDING",
     }
+
+
+def test_a_running_job_put_back_in_the_queue_stops_its_server_and_is_cancelled(slurm, node_server):
+    """Requeued (by an admin, or a node's failure despite --no-requeue), the job's server is
+    gone, and another user could listen on the port the proxy still routes to."""
+
+    async def scenario():
+        spawner = new_spawner(slurm, FakeUser(USER))
+        await running_slurm_server(slurm, spawner, node_server.getsockname()[1])
+        slurm.set_job("100", state="PENDING", reason="BeginTime", node="")
+        await spawner.services.poller.fresh_report("100")
+        return await spawner.poll(), spawner.summary()
+
+    poll, summary = run(scenario)
+    assert poll == 1
+    assert slurm.jobs["100"]["state"] == "CANCELLED"
+    assert summary["end_reason"].startswith("Slurm put job 100 back in the queue")

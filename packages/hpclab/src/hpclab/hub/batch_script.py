@@ -45,6 +45,8 @@ def render_batch_script(
         # Slurm's notice that the limit is near: the server then stops cleanly before the kill.
         f"--signal=B:{TIME_LIMIT_SIGNAL}@{TIME_LIMIT_SIGNAL_LEAD_S}",
         "--nodes=1",
+        # A requeued job's server would be gone while the hub still routed to its port.
+        "--no-requeue",
         "--ntasks=1",
         f"--cpus-per-task={options.cpus}",
         # The launcher writes the log itself, under $WORK, once it knows the job id.

@@ -5,6 +5,7 @@ Slurm's answers about jobs through here (the partitions' sinfo is cluster.py's).
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
@@ -32,6 +33,8 @@ SLURM_STATES = frozenset(
 )  # fmt: skip
 PENDING_STATES = frozenset({"PENDING", "CONFIGURING", "REQUEUED", "RESIZING", "SUSPENDED"})
 RUNNING_STATES = frozenset({"RUNNING", "COMPLETING"})
+# Where a job that ran goes back to when Slurm requeues it (a suspended one stays on its node).
+QUEUED_AGAIN_STATES = frozenset({"PENDING", "REQUEUED", "REQUEUE_HOLD", "REQUEUE_FED"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,11 @@ class JobState:
     end_time: str = ""
     # The job's time limit as Slurm prints it ("" unknown).
     time_limit: str = ""
+
+    @property
+    def queued_again(self) -> bool:
+        """Of a job that ran: back in the queue, its processes gone."""
+        return self.state in QUEUED_AGAIN_STATES
 
     @property
     def reached_time_limit(self) -> bool:
@@ -126,6 +134,64 @@ def record_mark() -> str:
 def poll_format(mark: str) -> str:
     """What the poller asks for all its jobs at once: the job id, then SQUEUE_FORMAT."""
     return f"{mark}%i|{SQUEUE_FORMAT}"
+
+
+# What '+1 h' reads of a job: fixed fields (id, state, user, partition, account, QoS,
+# limit, nodes, end, reservation) and the user-chosen name last, never scontrol's text,
+# where a name holding "QOS=... TimeLimit=..." comes before the real fields.
+JOB_FACTS_FORMAT = "%i|%T|%u|%P|%a|%q|%l|%N|%e|%v|%j"
+
+
+@dataclass(frozen=True)
+class JobFacts:
+    job_id: str
+    state: str
+    user: str
+    partition: str
+    account: str
+    qos: str
+    time_limit: str
+    nodes: str
+    end_time: str
+    reservation: str
+
+
+def job_facts_format(mark: str) -> str:
+    return f"{mark}{JOB_FACTS_FORMAT}"
+
+
+def parse_job_facts(stdout: str, mark: str) -> dict[str, JobFacts]:
+    """squeue --format=job_facts_format(mark) records by job id."""
+    facts = {}
+    for record in _records(stdout, mark):
+        fields = record.split("|")
+        if len(fields) < 11 or not fields[0].isdigit() or fields[1] not in SLURM_STATES:
+            raise GarbledAnswer(f"unexpected squeue line {record[:200]!r}")
+        job_id, state, user, partition, account, qos, limit, nodes, end, reservation = fields[:10]
+        facts[job_id] = JobFacts(job_id, state, user, partition, account, qos, limit, nodes, _time(end),
+                                 "" if reservation in ("(null)", "") else reservation)  # fmt: skip
+    return facts
+
+
+def expand_hostlist(hostlist: str) -> list[str] | None:
+    """Slurm's compressed host list (cn[1-3,7],login01) as names; None when it is not one
+    this reads (the caller then assumes the worst)."""
+    names: list[str] = []
+    for item in re.findall(r"[^,\[]+(?:\[[^\]]*\][^,\[]*)*", hostlist):
+        match = re.fullmatch(r"([^\[\]]*)(?:\[([0-9,-]+)\]([^\[\]]*))?", item)
+        if match is None:
+            return None
+        prefix, ranges, suffix = match.groups()
+        if ranges is None:
+            names.append(prefix)
+            continue
+        for part in ranges.split(","):
+            low, _, high = part.partition("-")
+            if not low.isdigit() or (high and not high.isdigit()):
+                return None
+            for number in range(int(low), int(high or low) + 1):
+                names.append(f"{prefix}{number:0{len(low)}d}{suffix}")
+    return names
 
 
 def server_jobs_format(mark: str) -> str:

@@ -13,7 +13,7 @@ import pwd
 import re
 import time
 from collections.abc import AsyncIterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from hpclab.common.hub_api import TOKEN_HANDOVER_VARIABLE, TOKEN_VARIABLES
@@ -26,15 +26,20 @@ from .jupyterhub_adapter import server_label
 from .options import OptionsError, SpawnOptions
 from .server_kind import SpawnFailed
 from .slurm_jobs import (
+    GarbledAnswer,
+    JobFacts,
     JobState,
     describe_finished_job,
+    job_facts_format,
+    parse_job_facts,
     parse_scontrol_record,
+    record_mark,
     slurm_refusal,
     submitted_job_id,
 )
 from .slurm_policy import TimeBound
 from .slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
-from .time_extension import ExtensionRefused, extended_limit
+from .time_extension import ExtensionRefused, extended_limit, reservation_in_the_way
 
 if TYPE_CHECKING:
     from .spawner import HpclabSpawner
@@ -199,10 +204,26 @@ class SlurmKind:
         Slurm answers."""
         if not self.job_id:
             return 1
-        if self._absorb(self._poller.report(self.job_id)) is Presence.ENDED:
+        presence = self._absorb(self._poller.report(self.job_id))
+        if presence is Presence.PENDING and self.started_at and self.job_state and self.job_state.queued_again:
+            await self._stop_requeued()
+            return 1
+        if presence is Presence.ENDED:
             self._spawner.clear_state()
             return 1
         return None
+
+    async def _stop_requeued(self) -> None:
+        """A running job back in the queue (requeued, despite --no-requeue, by an admin or
+        a node's failure): its server is gone, and the port it had is anyone's now."""
+        job_id = self.job_id
+        self.end_reason = f"Slurm put job {job_id} back in the queue: the server was stopped and the job cancelled"
+        self._spawner.log.warning("%s: %s", server_label(self._spawner), self.end_reason)
+        try:
+            await self._spawner.services.cancel_as(self._spawner.user.name, [job_id])
+        except CommandError as error:
+            self._spawner.log.warning("%s: job %s not cancelled: %s", server_label(self._spawner), job_id, error)
+        self._spawner.clear_state()
 
     async def stop(self, now: bool) -> None:
         if not self.job_id:
@@ -273,34 +294,53 @@ class SlurmKind:
             raise ExtensionRefused(f"the partition {job.get('partition', '')!r} is not one the hub knows")
         return policy.time_bound(partition, job.get("account", ""), job.get("qos", ""))
 
+    async def _job_facts(self, job_id: str) -> JobFacts:
+        mark = record_mark()
+        squeue = [
+            self._settings.command("squeue"),
+            "--noheader",
+            f"--jobs={job_id}",
+            f"--format={job_facts_format(mark)}",
+        ]
+        try:
+            facts = parse_job_facts(await check_command(squeue, timeout=15), mark).get(job_id)
+        except (CommandError, GarbledAnswer) as error:
+            raise ExtensionRefused(f"Slurm did not answer about job {job_id}: {error}") from error
+        if facts is None:
+            raise ExtensionRefused(f"Slurm no longer lists job {job_id}")
+        return facts
+
     async def extend(self) -> None:
-        """One step more for the running job, checked against Slurm's own record of it."""
+        """One step more for the running job, checked against what Slurm says of it."""
+        job_id = self.job_id
+        if not job_id:
+            raise ExtensionRefused("the server has no Slurm job")
         async with self._extending:
+            facts = await self._job_facts(job_id)
+            if facts.user != self._spawner.user.name or facts.state != "RUNNING":
+                raise ExtensionRefused(f"job {job_id} is not a running job of {self._spawner.user.name}")
+            try:
+                limit = parse_slurm_time(facts.time_limit)
+                end = datetime.fromisoformat(facts.end_time)
+            except (SlurmTimeError, ValueError) as error:
+                raise ExtensionRefused(f"Slurm gave job {job_id} an unreadable limit or end: {error}") from error
+            job = {"partition": facts.partition, "account": facts.account, "qos": facts.qos}
+            wanted = extended_limit(self._spawner.extension_rules, limit, await self._bound(job))
+            new_end = end + timedelta(seconds=wanted - (limit or 0))
+            reservations = (await self._spawner.services.policy()).reservations
+            conflict = reservation_in_the_way(reservations, facts.nodes, facts.reservation, datetime.now(), new_end)
+            if conflict:
+                raise ExtensionRefused(conflict)
             scontrol = self._settings.command("scontrol")
             try:
-                record = parse_scontrol_record(
-                    await check_command([scontrol, "show", "job", "--oneliner", self.job_id], timeout=15)
-                )
-            except CommandError as error:
-                raise ExtensionRefused(f"Slurm did not answer about job {self.job_id}: {error}") from error
-            if record.get("JobState") != "RUNNING":
-                raise ExtensionRefused(f"job {self.job_id} is not running")
-            job = {"partition": record.get("Partition", ""), "account": record.get("Account", ""),
-                   "qos": record.get("QOS", "")}  # fmt: skip
-            try:
-                limit = parse_slurm_time(record.get("TimeLimit", ""))
-            except SlurmTimeError as error:
-                raise ExtensionRefused(f"Slurm gave job {self.job_id} an unreadable limit: {error}") from error
-            wanted = extended_limit(self._spawner.extension_rules, limit, await self._bound(job))
-            update = [scontrol, "update", f"JobId={self.job_id}", f"TimeLimit={format_slurm_time(wanted)}"]
-            try:
-                await check_command(update, timeout=15)
+                await check_command([scontrol, "update", f"JobId={job_id}", f"TimeLimit={format_slurm_time(wanted)}"],
+                                    timeout=15)  # fmt: skip
             except CommandError as error:
                 raise ExtensionRefused(f"Slurm refused the new limit: {error}") from error
             self._spawner.log.info(
-                "%s: Slurm job %s extended to %s", server_label(self._spawner), self.job_id, format_slurm_time(wanted)
+                "%s: Slurm job %s extended to %s", server_label(self._spawner), job_id, format_slurm_time(wanted)
             )
-            self._absorb(await self._poller.fresh_report(self.job_id))
+            self._absorb(await self._poller.fresh_report(job_id))
 
     def summary(self) -> dict[str, str]:
         left = self.seconds_left()

@@ -16,6 +16,7 @@ import asyncio
 import grp
 import os
 import pwd
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
@@ -44,6 +45,9 @@ from .slurm_policy import UserPolicy
 from .time_extension import ExtensionRefused, ExtensionRules
 from .token_handover import HandoverForbidden, HandoverRefused
 
+# Seconds a session answer is reused, and between two tries of '+1 h', per server.
+SESSION_REUSE_S = 5.0
+EXTEND_GAP_S = 2.0
 KIND_CLASSES: dict[str, Callable[[HpclabSpawner], ServerKind]] = {"interactive": InteractiveKind, "slurm": SlurmKind}
 
 
@@ -120,6 +124,9 @@ class HpclabSpawner(Spawner):
         self.idle_timeout = 0
         # Why the last run was stopped when it was idle past its limit (kept through clear_state).
         self.idle_stop = ""
+        # The last session answer and when (monotonic); the last try of '+1 h'.
+        self._session: tuple[dict[str, Any] | None, float] = (None, 0.0)
+        self._extend_tried = -EXTEND_GAP_S
 
     @property
     def extension_rules(self) -> ExtensionRules:
@@ -282,15 +289,24 @@ class HpclabSpawner(Spawner):
         return summary
 
     async def session_report(self) -> dict[str, Any]:
-        """The running server's session, for its Lab (session_api.py)."""
+        """The running server's session, for its Lab (session_api.py); the same answer for
+        SESSION_REUSE_S: a server's token cannot make the hub work without bound."""
         if self.server_kind is None or not self.ready:
             raise ExtensionRefused(f"{server_label(self)} is not running")
-        return {"kind": self.kind, "idle_timeout_s": self.idle_timeout, **await self.server_kind.session()}
+        reused, at = self._session
+        if reused is None or time.monotonic() - at > SESSION_REUSE_S:
+            reused = {"kind": self.kind, "idle_timeout_s": self.idle_timeout, **await self.server_kind.session()}
+            self._session = (reused, time.monotonic())
+        return reused
 
     async def extend_time(self) -> dict[str, Any]:
-        """One more step of time for the running server; its new session."""
+        """One more step of time for the running server (one try per EXTEND_GAP_S); its new session."""
         if self.server_kind is None or not self.ready:
             raise ExtensionRefused(f"{server_label(self)} is not running")
+        if time.monotonic() - self._extend_tried < EXTEND_GAP_S:
+            raise ExtensionRefused("more time was asked a moment ago: try again in a few seconds")
+        self._extend_tried = time.monotonic()
+        self._session = (None, 0.0)
         await self.server_kind.extend()
         return await self.session_report()
 
