@@ -298,3 +298,40 @@ def test_another_site_cannot_make_alices_browser_extend_or_keep_her_server(sessi
         f"scontrol show job {job_of(node, 'alices').strip()} --oneliner"
     )
     session.stop("alices")
+
+
+def test_alice_renaming_her_job_cannot_pass_the_dev_qos_with_more_time(session, node):
+    """scontrol prints a job's name before its fields, and users may rename their jobs:
+    a name holding "QOS=x Partition=cpu TimeLimit=11:00:00" must not pass for them."""
+    path = session.open_server(
+        "renamed", {"kind": "slurm", "partition": "cpu", "qos": "dev", "time": "00:10:00", "cpus": "1", "memory": "1G"}
+    )
+    job = job_of(node, "renamed").strip()
+    forged = "jupyterhub-renamed Account=x QOS=x Partition=cpu TimeLimit=11:00:00"
+    node("hub").check_output(as_user("alice", f"scontrol update JobId={job} JobName={shlex.quote(forged)}"))
+    answer = session.server_request("POST", path, "/hpclab/api/session/extend")
+    assert answer.status_code == 409, answer.text
+    assert "the dev QoS's MaxWall, 00:30:00" in answer.json()["message"]
+    assert "TimeLimit=00:10:00" in node("slurmctld").check_output(f"scontrol show job {job} --oneliner")
+    session.stop("renamed")
+
+
+def test_a_server_job_put_back_in_the_queue_leaves_no_route_to_its_old_port(session, node):
+    """A requeued job's server is gone; were the hub to keep routing to its port, bob could
+    listen there and receive alice's requests and cookies."""
+    session.open_server(
+        "requeued", {"kind": "slurm", "partition": "cpu", "time": "00:10:00", "cpus": "1", "memory": "1G"}
+    )
+    job = job_of(node, "requeued").strip()
+    requeue = node("hub").run(as_user("alice", f"scontrol requeue {job}"))
+    if requeue.rc != 0:
+        # Refused (--no-requeue): the job and its server go on where they were.
+        assert "RUNNING" in node("slurmctld").check_output(f"squeue --noheader --jobs={job} --format=%T")
+        assert hub_view(session, "requeued")["ready"]
+    else:
+        wait_until_stopped(session, "requeued", timeout=90)
+        assert node("slurmctld").check_output(f"squeue --noheader --states=all --jobs={job} --format=%T").strip() in (
+            "CANCELLED",
+            "",
+        )
+    session.stop("requeued")
