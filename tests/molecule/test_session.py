@@ -130,10 +130,10 @@ def test_a_slurm_server_warns_saves_the_open_notebook_and_ends_cleanly_at_its_ti
     )
     assert put.status_code in (200, 201), put.text
     page.goto(f"{HUB}{path}/lab/tree/{NOTEBOOK}?reset")
-    expect(page.locator("#hpclab-time-left")).to_have_text(re.compile(r"Time left: [0-3]:[0-5]\d"), timeout=60_000)
-    expect(page.get_by_text(re.compile("left before this server's Slurm time limit")).first).to_be_visible(
-        timeout=30_000
-    )
+    expect(page.locator("#hpclab-time-left")).to_have_text(re.compile(r"^[0-3]:[0-5]\d left$"), timeout=60_000)
+    expect(
+        page.get_by_text(re.compile(r"^\d minutes? left \(ends .*\)\. Open documents are saved")).first
+    ).to_be_visible(timeout=30_000)
     editor = page.locator(".jp-Cell .cm-content").first
     editor.click()
     page.keyboard.type(EDIT)

@@ -100,7 +100,7 @@ def test_a_job_ends_only_when_slurm_says_so():
 
     jobs = asyncio.run(scenario())
     assert jobs.report("7").presence is Presence.ENDED
-    assert jobs.report("7").ended == "Slurm job 7 ended: time limit reached (30:00)"
+    assert jobs.report("7").ended == "Slurm job 7 ended: time limit reached (00:30:00)"
     assert jobs.report("8").presence is Presence.RUNNING
     assert jobs.report("9").ended == "Slurm job 9 has left the queue"
 

@@ -54,7 +54,7 @@ def test_running_job_names_its_node():
 def test_a_job_that_reached_its_time_limit_says_so(line, reached):
     state = parse_squeue_line(line)
     assert state.reached_time_limit is reached
-    assert ("time limit reached (1:00:00)" in describe_end("7", state)) is reached
+    assert ("time limit reached (01:00:00)" in describe_end("7", state)) is reached
 
 
 def test_empty_answer_is_no_job():

@@ -227,8 +227,9 @@ def test_more_time_raises_the_running_jobs_limit_by_one_step_as_an_operator(slur
     # As the hub itself, never through sudo: the hub is the Slurm operator.
     updates = [call for call in slurm.calls("scontrol") if call[:1] == ["update"]]
     assert updates == [["update", "JobId=100", "TimeLimit=01:30:00"]]
-    assert refused.startswith(
-        "+01:00:00 would make the job's limit 02:30:00, past the site's most for a server, 02:00:00"
+    assert refused == (
+        "+01:00:00 would make the job's limit 02:30:00, past this site's most for '+1 h', 02:00:00 "
+        "(the limit is 01:30:00: at most 00:30:00 more)"
     )
 
 
@@ -380,7 +381,7 @@ def test_a_running_job_is_kept_across_a_hub_restart_and_its_end_is_seen(slurm, n
     assert saved["job_id"] == "100"
     assert while_running is None
     assert after_end == 1
-    assert summary["end_reason"] == "Slurm job 100 ended: time limit reached (30:00)"
+    assert summary["end_reason"] == "Slurm job 100 ended: time limit reached (00:30:00)"
 
 
 def test_squeue_that_fails_keeps_the_server(slurm):

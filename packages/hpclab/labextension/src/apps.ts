@@ -10,6 +10,7 @@ import { appUrl, fetchApps, launchApp, stopApp } from './api';
 import { entryIcon } from './badge';
 import { ILaunchInput, LaunchForm } from './launchDialog';
 import { IApp, IRunningApp } from './shapes';
+import { whileVisible } from './polling';
 
 const LAUNCH_COMMAND = 'hpclab:launch-app';
 const REFRESH_INTERVAL_MS = 10_000;
@@ -31,8 +32,8 @@ class AppsModel extends DisposableSet {
   }
 
   refreshEvery(milliseconds: number): void {
-    const timer = window.setInterval(() => void this.refresh().catch(() => undefined), milliseconds);
-    this.add({ isDisposed: false, dispose: () => window.clearInterval(timer) });
+    const stop = whileVisible(() => void this.refresh().catch(() => undefined), milliseconds);
+    this.add({ isDisposed: false, dispose: stop });
   }
 
   dispose(): void {

@@ -5,6 +5,7 @@ import { Widget } from '@lumino/widgets';
 import { co2Text, cpuText, gpuText } from './powerText';
 import { IPowerState } from './shapes';
 import { powerApiUrl } from './urls';
+import { whileVisible } from './polling';
 
 const REFRESH_MS = 5_000;
 
@@ -59,12 +60,7 @@ export const powerPlugin: JupyterFrontEndPlugin<void> = {
       co2.display(...co2Text(state));
     };
     void refresh();
-    // A hidden tab asks nothing, as JupyterLab's own polls: it is not the user's activity.
-    const timer = window.setInterval(() => {
-      if (document.visibilityState !== 'hidden') {
-        void refresh();
-      }
-    }, REFRESH_MS);
-    cpu.disposed.connect(() => window.clearInterval(timer));
+    const stop = whileVisible(() => void refresh(), REFRESH_MS);
+    cpu.disposed.connect(stop);
   }
 };

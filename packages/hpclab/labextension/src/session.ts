@@ -5,6 +5,7 @@ import { ServerConnection } from '@jupyterlab/services';
 import { Widget } from '@lumino/widgets';
 
 import {
+  IDLE_TOOLTIP,
   dueWarning,
   extendText,
   idleWarningText,
@@ -14,6 +15,7 @@ import {
 } from './sessionText';
 import { IErrorAnswer, ISessionState } from './shapes';
 import { sessionApiUrl } from './urls';
+import { whileVisible } from './polling';
 
 // The server's state is asked every REFRESH_MS while the tab is visible (as JupyterLab's
 // own polls), and counted down every TICK_MS in between, hidden or not.
@@ -55,6 +57,7 @@ class Session {
   private shownWarning = Infinity;
   private saved = false;
   private idleNotice = '';
+  private timeNotices: string[] = [];
 
   constructor(
     private readonly app: JupyterFrontEnd,
@@ -121,18 +124,24 @@ class Session {
       const actions = this.extend.hidden || this.extend.disabled
         ? []
         : [{ label: this.extend.textContent ?? 'More time', callback: () => void this.askForMoreTime() }];
-      Notification.warning(timeWarningText(left, new Date(Date.now() + left * 1000)), { autoClose: false, actions });
+      const ends = new Date(Date.now() + left * 1000);
+      this.timeNotices.push(
+        Notification.warning(timeWarningText(left, ends, state.save_before_end_s), { autoClose: false, actions })
+      );
     }
     if (!this.saved && left <= state.save_before_end_s) {
       this.saved = true;
-      void saveOpenDocuments(this.app).then(([names, failed]) =>
-        Notification.warning(savedText(names, failed), { autoClose: false })
-      );
+      void saveOpenDocuments(this.app).then(([names, failed]) => {
+        const text = savedText(names, failed);
+        // Nothing to save is no news: it goes by itself.
+        const notice = names.length || failed.length ? Notification.warning : Notification.info;
+        this.timeNotices.push(notice(text, { autoClose: names.length || failed.length ? false : 10_000 }));
+      });
     }
   }
 
   private warnBeforeCulling(state: ISessionState): void {
-    const message = idleWarningText(state.idle, this.cullIn());
+    const message = idleWarningText(state.idle, state.idle.idle_s + this.elapsed(), this.cullIn());
     if (message === null) {
       if (this.idleNotice) {
         Notification.dismiss(this.idleNotice);
@@ -143,7 +152,9 @@ class Session {
     if (!this.idleNotice) {
       this.idleNotice = Notification.warning(message, {
         autoClose: false,
-        actions: [{ label: 'Keep my server', callback: () => void this.keep(), displayType: 'accent' }]
+        actions: [
+          { label: 'Keep my server', caption: IDLE_TOOLTIP, callback: () => void this.keep(), displayType: 'accent' }
+        ]
       });
     }
   }
@@ -163,6 +174,8 @@ class Session {
     try {
       this.take(await call('extend', 'POST'));
       // A later end: the warnings and the save start over.
+      this.timeNotices.forEach(id => Notification.dismiss(id));
+      this.timeNotices = [];
       this.shownWarning = Infinity;
       this.saved = false;
       Notification.success(`More time granted: the job's limit is now ${this.state?.time_limit}.`, {
@@ -197,14 +210,10 @@ export const sessionPlugin: JupyterFrontEndPlugin<void> = {
     // Notifications raised before the layout is restored would get no toast.
     void app.restored.then(() => {
       void session.refresh();
-      const refresher = window.setInterval(() => {
-        if (document.visibilityState !== 'hidden') {
-          void session.refresh();
-        }
-      }, REFRESH_MS);
+      const stopRefreshing = whileVisible(() => void session.refresh(), REFRESH_MS);
       const ticker = window.setInterval(() => session.tick(), TICK_MS);
       timeLeft.disposed.connect(() => {
-        window.clearInterval(refresher);
+        stopRefreshing();
         window.clearInterval(ticker);
       });
     });

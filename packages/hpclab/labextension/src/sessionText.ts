@@ -30,9 +30,9 @@ export function timeLeftText(state: ISessionState, secondsLeft: number | null): 
   const job = state.job_id ? `Slurm job ${state.job_id}` : 'This job';
   const limit = state.time_limit ? ` (time limit ${state.time_limit})` : '';
   return [
-    `Time left: ${clock(secondsLeft)}`,
-    `${job} ends in ${inWords(secondsLeft)}${limit}. Open documents with changes are saved ` +
-      `${inWords(state.save_before_end_s)} before the end; the server then stops.`
+    `${clock(secondsLeft)} left`,
+    `${job} ends in ${clock(secondsLeft)}${limit}. Open documents with changes are saved ` +
+      `${inWords(state.save_before_end_s)} before the end, and the server stops shortly before it.`
   ];
 }
 
@@ -46,12 +46,10 @@ export function dueWarning(warnAt: number[], secondsLeft: number, shownBefore: n
   return crossed.length ? Math.min(...crossed) : null;
 }
 
-export function timeWarningText(secondsLeft: number, endsAt: Date): string {
+/** Short: JupyterLab cuts notifications at 140 characters. */
+export function timeWarningText(secondsLeft: number, endsAt: Date, saveBefore: number): string {
   const end = endsAt.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
-  return (
-    `${inWords(secondsLeft)} left before this server's Slurm time limit (${end}). ` +
-    'Save your work: open documents with changes are saved 2 minutes before the end.'
-  );
+  return `${inWords(secondsLeft)} left (ends ${end}). Open documents are saved ${inWords(saveBefore)} before.`;
 }
 
 export function savedText(names: string[], failed: string[]): string {
@@ -59,16 +57,16 @@ export function savedText(names: string[], failed: string[]): string {
   return failed.length ? `${saved} Could not save: ${failed.join(', ')}.` : saved;
 }
 
-/** Whether to warn that the idle culler will stop this server, and the warning. */
-export function idleWarningText(idle: IIdleState, cullIn: number | null): string | null {
+/** Whether to warn that the idle culler will stop this server, and the warning (short). */
+export function idleWarningText(idle: IIdleState, idleFor: number, cullIn: number | null): string | null {
   if (cullIn === null || idle.busy.length > 0 || cullIn > idle.warn_before_s) {
     return null;
   }
-  return (
-    `This server has been idle for ${inWords(idle.idle_s)} (no browser, kernel, terminal, app, CPU or GPU ` +
-    `activity) and will be stopped in about ${inWords(cullIn)}. Keep it if you still need it.`
-  );
+  return `Idle for ${inWords(idleFor)}: this server will be stopped in about ${inWords(cullIn)}.`;
 }
+
+export const IDLE_TOOLTIP =
+  'Idle: no browser, kernel, terminal, app, CPU or GPU activity. Keep it, or it is stopped to free the node.';
 
 /** The '+1 h' button's label and tooltip: offered, or why not. */
 export function extendText(state: ISessionState): [string, string, boolean] | null {

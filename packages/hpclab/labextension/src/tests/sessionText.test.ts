@@ -1,7 +1,16 @@
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
 
-import { clock, dueWarning, extendText, idleWarningText, inWords, savedText, timeLeftText } from '../sessionText';
+import {
+  clock,
+  dueWarning,
+  extendText,
+  idleWarningText,
+  inWords,
+  savedText,
+  timeLeftText,
+  timeWarningText
+} from '../sessionText';
 import { IIdleState, ISessionState } from '../shapes';
 
 function idle(changes: Partial<IIdleState> = {}): IIdleState {
@@ -34,8 +43,8 @@ test('clock and words', () => {
 
 test('time left shows for SLURM servers only, with a reason when unknown', () => {
   assert.equal(timeLeftText(state({ kind: 'interactive' }), null), null);
-  assert.deepEqual(timeLeftText(state(), 3000)?.[0], 'Time left: 50:00');
-  assert.match(timeLeftText(state(), 3000)?.[1] ?? '', /Slurm job 42 ends in 50 minutes \(time limit 01:00:00\)/);
+  assert.deepEqual(timeLeftText(state(), 3000)?.[0], '50:00 left');
+  assert.match(timeLeftText(state(), 3000)?.[1] ?? '', /Slurm job 42 ends in 50:00 \(time limit 01:00:00\)/);
   assert.deepEqual(timeLeftText(state({ problem: 'the hub did not answer' }), null), [
     'Time left: n/a',
     'the hub did not answer'
@@ -52,10 +61,10 @@ test('each warning once, the smallest crossed when a tab opens late', () => {
 });
 
 test('the idle warning: only near the cull, never for a busy server or one never culled', () => {
-  assert.match(idleWarningText(idle(), 500) ?? '', /idle for 52 minutes .* stopped in about 8 minutes/);
-  assert.equal(idleWarningText(idle(), 700), null);
-  assert.equal(idleWarningText(idle({ busy: ['1 busy kernel'] }), 100), null);
-  assert.equal(idleWarningText(idle({ cull_in_s: null, timeout_s: 0 }), null), null);
+  assert.equal(idleWarningText(idle(), 3100, 500), 'Idle for 52 minutes: this server will be stopped in about 8 minutes.');
+  assert.equal(idleWarningText(idle(), 2900, 700), null);
+  assert.equal(idleWarningText(idle({ busy: ['1 busy kernel'] }), 3500, 100), null);
+  assert.equal(idleWarningText(idle({ cull_in_s: null, timeout_s: 0 }), 10_000, null), null);
 });
 
 test("'+1 h': offered, refused with the reason, or absent", () => {
@@ -65,6 +74,13 @@ test("'+1 h': offered, refused with the reason, or absent", () => {
   assert.equal(extendText(state({ extend: { step_s: 0, reason: '' } })), null);
   assert.equal(extendText(state({ kind: 'interactive' })), null);
   assert.equal(extendText(state({ extend: { step_s: 1800, reason: '' } }))?.[0], '+30 minutes');
+});
+
+test('warnings fit in a notification (JupyterLab cuts them at 140 characters)', () => {
+  const text = timeWarningText(299, new Date(2026, 11, 7, 14, 30), 120);
+  assert.match(text, /^5 minutes left \(ends .*\)\. Open documents are saved 2 minutes before\.$/);
+  assert.ok(text.length <= 140);
+  assert.ok((idleWarningText(idle(), 3599.4, 500) ?? '').length <= 140);
 });
 
 test('what was saved', () => {

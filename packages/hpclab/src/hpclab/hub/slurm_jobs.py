@@ -13,7 +13,7 @@ from datetime import datetime
 from hpclab.common.session import TIME_LIMIT_NOTICE_S
 
 from .batch_script import JOB_NAME_PREFIX
-from .slurm_time import SlurmTimeError, parse_slurm_time
+from .slurm_time import SlurmTimeError, format_slurm_time, parse_slurm_time
 
 # squeue --format: state, reason, node list, time left, start time (for a pending job the
 # scheduler's expected start, as squeue --start shows it), end time (a running job's
@@ -283,7 +283,8 @@ def ended_message(job_id: str, state: str | None, reason: str = "", exit_code: s
 def describe_end(job_id: str, state: JobState | None) -> str:
     """The words for a job the poller saw end (its last squeue state, if any)."""
     if state is not None and state.reached_time_limit:
-        return f"Slurm job {job_id} ended: time limit reached ({state.time_limit})"
+        limit = _seconds(state.time_limit)
+        return f"Slurm job {job_id} ended: time limit reached ({format_slurm_time(limit or 0)})"
     return ended_message(job_id, state.state if state else None, state.reason if state else "")
 
 

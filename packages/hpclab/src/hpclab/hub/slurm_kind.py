@@ -276,7 +276,7 @@ class SlurmKind:
         return {
             "job_id": self.job_id,
             "seconds_left": max(left, 0) if left is not None else None,
-            "time_limit": self.job_state.time_limit if self.job_state else "",
+            "time_limit": format_slurm_time(limit) if (limit := self._limit_seconds()) else "",
             "extend": offer,
         }
 

@@ -90,7 +90,7 @@ class HpclabSpawner(Spawner):
     ).tag(config=True)
     sandbox_enabled = Bool(True, help="Offer the sandbox mode (nodes need pasta and user namespaces)").tag(config=True)
     idle_timeouts = Dict(
-        {"interactive": 3600, "slurm": 0},
+        {"interactive": 3600, "slurm": 7200},
         help="Seconds of inactivity (no browser, busy kernel, terminal, app, CPU or GPU use) after which the "
         "idle culler stops a server, by kind (0: never); a server keeps the value it started with",
     ).tag(config=True)

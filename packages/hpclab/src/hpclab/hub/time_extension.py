@@ -43,14 +43,15 @@ def extended_limit(rules: ExtensionRules, limit_seconds: int | None, bound: Time
     if limit_seconds is None:
         raise ExtensionRefused("the job has no time limit to extend")
     wanted = limit_seconds + rules.step_seconds
-    caps = [(rules.most_seconds, "the site's most for a server")]
+    caps = [(rules.most_seconds, "this site's most for '+1 h'")]
     if bound.seconds is not None:
         caps.append((bound.seconds, bound.set_by))
     most, set_by = min(caps, key=lambda cap: cap[0])
     if wanted > most:
+        room = f"at most {format_slurm_time(most - limit_seconds)} more" if most > limit_seconds else "no more"
         raise ExtensionRefused(
             f"+{format_slurm_time(rules.step_seconds)} would make the job's limit {format_slurm_time(wanted)}, "
-            f"past {set_by}, {format_slurm_time(most)} (the limit is {format_slurm_time(limit_seconds)})"
+            f"past {set_by}, {format_slurm_time(most)} (the limit is {format_slurm_time(limit_seconds)}: {room})"
         )
     return wanted
 

@@ -14,6 +14,7 @@ from hpclab.common.upstream import require_version
 SUPPORTED_RELEASE_LINES: dict[str, tuple[str, ...]] = {
     "jupyter-server-proxy": ("4.",),
     "jupyter-client": ("8.",),
+    "jupyter-server": ("2.",),
 }
 
 

@@ -12,6 +12,7 @@ from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server_proxy.handlers import LocalProxyHandler
 from tornado import web
 
+from ..jupyter_server_adapter import PolledRoute
 from .catalogue import AppDefinition, app_route
 from .launch_input import LaunchInputError, parse_launch_input
 from .own_ports import PROXY_ADDRESS, Listener, who_listens
@@ -36,7 +37,7 @@ class AppsContext:
         return app, number
 
 
-class AppsHandler(APIHandler):
+class AppsHandler(PolledRoute):
     def initialize(self, context: AppsContext) -> None:
         self.context = context
 

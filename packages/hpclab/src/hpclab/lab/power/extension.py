@@ -9,7 +9,6 @@ import time
 from pathlib import Path
 from typing import Any
 
-from jupyter_server.base.handlers import APIHandler
 from jupyter_server.utils import url_path_join
 from tornado import web
 from traitlets import Float, Unicode
@@ -17,6 +16,7 @@ from traitlets.config import Configurable
 
 from hpclab.common.spawner_logs import DEFAULT_SERVER_LABEL
 
+from ..jupyter_server_adapter import PolledRoute
 from . import cpu_time, gpus
 from .emission_factor import ODRE_RECORDS, EmissionFactorSource, Plausible
 from .rapl import POWERCAP, find_packages
@@ -55,14 +55,9 @@ class HpclabPower(Configurable):
     )
 
 
-class PowerHandler(APIHandler):
+class PowerHandler(PolledRoute):
     def initialize(self, sampler: PowerSampler) -> None:
         self.sampler = sampler
-
-    # The top bar's polling of this route is not the user's activity (the idle culler's).
-    @property
-    def _track_activity(self) -> bool:
-        return False
 
     @web.authenticated
     def get(self) -> None:

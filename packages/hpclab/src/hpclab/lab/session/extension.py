@@ -25,6 +25,7 @@ from traitlets.config import Configurable
 
 from hpclab.common.session import IDLE_TIMEOUT_VARIABLE, STOP_BEFORE_END_S, TIME_LIMIT_SIGNAL
 
+from ..jupyter_server_adapter import PolledRoute
 from ..power import cpu_time, gpus
 from .activity import COMPUTE_ACTIVITY, KEEP_ACTIVITY, CpuUse, busy_reasons
 from .hub_session import HubRefused, HubSession
@@ -165,7 +166,9 @@ class Session:
         await self._hub_session(fresh=True)
         left = self._seconds_left()
         if left is not None and left > STOP_BEFORE_END_S + 30:
+            # Slurm sends its notice once: the new end is kept here.
             self._app.log.info("The job's time limit was raised (%.0f s left): JupyterLab goes on", left)
+            self._stop_handle = IOLoop.current().call_later(left - STOP_BEFORE_END_S, self._stop_if_still_ending)
             return
         self._app.log.warning("Time limit reached: stopping JupyterLab and its kernels before Slurm's kill")
         # jupyter_server's own SIGTERM handling shuts kernels and terminals down cleanly.
@@ -177,12 +180,7 @@ class _SessionHandler(APIHandler):
         self.session = session
 
 
-class SessionHandler(_SessionHandler):
-    # The Lab's own polling of this route is not the user's activity.
-    @property
-    def _track_activity(self) -> bool:
-        return False
-
+class SessionHandler(PolledRoute, _SessionHandler):
     @web.authenticated
     async def get(self) -> None:
         self.finish(await self.session.state())
