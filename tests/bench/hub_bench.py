@@ -314,10 +314,8 @@ def measure_profile(bench: Bench, profile: str, users: list[HubSession], spawns:
     figures["failed spawns while filling to 50"] = str(len(failures) + len(failures_50))
     if profile == "hpclab":
         hub_cpu, own_cpu, wall = bench.culler_check_cost()
-        figures[f"idle culler, one check of {running} servers: hub CPU (ms)"] = f"{hub_cpu * 1000:.0f}"
-        figures[f"idle culler, one check of {running} servers: culler CPU / wall (ms)"] = (
-            f"{own_cpu * 1000:.0f} / {wall * 1000:.0f}"
-        )
+        figures[f"idle culler's check, {running} servers: hub CPU (ms)"] = f"{hub_cpu * 1000:.0f}"
+        figures[f"idle culler's check, {running} servers: own CPU/wall"] = f"{own_cpu * 1000:.0f}/{wall * 1000:.0f}"
     in_parallel([lambda h=h: stop_all(h) or 0.0 for h in users], 10)
 
     barrier = threading.Barrier(len(users))
