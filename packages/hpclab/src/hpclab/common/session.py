@@ -15,6 +15,9 @@ TIME_LIMIT_SIGNAL_LEAD_S = 90
 STOP_BEFORE_END_S = 40
 TIME_LIMIT_NOTICE_S = TIME_LIMIT_SIGNAL_LEAD_S + 60 + 30
 
+# Why an Interactive server offers no '+1 h', in the hub's answers and the Lab's.
+NO_TIME_LIMIT = "an Interactive server has no time limit"
+
 # Seconds of inactivity after which the hub's culler stops this server (0: never).
 IDLE_TIMEOUT_VARIABLE = "HPCLAB_IDLE_TIMEOUT"
 # The hub's API (under JUPYTERHUB_API_URL) a server calls with its own token.

@@ -12,14 +12,13 @@ from typing import TYPE_CHECKING, Any
 from jupyterhub.utils import random_port
 
 from hpclab.common.interactive_units import unit_name
+from hpclab.common.session import NO_TIME_LIMIT
 
 from .commands import CommandError
 from .interactive import InteractiveServers
 from .options import SpawnOptions
 from .server_kind import SpawnFailed
 from .time_extension import ExtensionRefused
-
-NO_LIMIT = "an Interactive server has no time limit"
 
 if TYPE_CHECKING:
     from .spawner import HpclabSpawner
@@ -87,10 +86,10 @@ class InteractiveKind:
         return {"kind": "Interactive", "job": "", "node": socket.gethostname(), "time_left": ""}
 
     async def session(self) -> dict[str, Any]:
-        return {"job_id": "", "seconds_left": None, "time_limit": "", "extend": {"step_s": 0, "reason": NO_LIMIT}}
+        return {"job_id": "", "seconds_left": None, "time_limit": "", "extend": {"step_s": 0, "reason": NO_TIME_LIMIT}}
 
     async def extend(self) -> None:
-        raise ExtensionRefused(NO_LIMIT)
+        raise ExtensionRefused(NO_TIME_LIMIT)
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.unit = state.get("unit", "")

@@ -23,14 +23,14 @@ from tornado.ioloop import IOLoop, PeriodicCallback
 from traitlets import Float, Integer, List
 from traitlets.config import Configurable
 
-from hpclab.common.session import IDLE_TIMEOUT_VARIABLE, STOP_BEFORE_END_S, TIME_LIMIT_SIGNAL
+from hpclab.common.session import IDLE_TIMEOUT_VARIABLE, NO_TIME_LIMIT, STOP_BEFORE_END_S, TIME_LIMIT_SIGNAL
 
 from ..jupyter_server_adapter import PolledRoute
 from ..power import cpu_time, gpus
 from .activity import COMPUTE_ACTIVITY, KEEP_ACTIVITY, CpuUse, busy_reasons
 from .hub_session import HubRefused, HubSession
 
-NO_LIMIT = {"step_s": 0, "reason": "an Interactive server has no time limit"}
+NO_LIMIT = {"step_s": 0, "reason": NO_TIME_LIMIT}
 
 
 class HpclabSession(Configurable):
